@@ -47,12 +47,22 @@ from effekt.options import options, set_options
 from effekt.schemas import list_schemas, load_schema, validate
 
 if TYPE_CHECKING:  # pragma: no cover
-    from effekt import datasets, disclosure, io, lists, registers, simulate
+    from effekt import datasets, disclosure, io, lists, registers, simulate  # noqa: F401
     from effekt.panel import Panel
 
 # Submodules and classes imported on first use, so that `import effekt` stays cheap.
-_LAZY_MODULES = {"datasets", "disclosure", "did", "io", "lists", "registers", "simulate", "synth",
-                 "bayes", "results"}
+_LAZY_MODULES = {
+    "datasets",
+    "disclosure",
+    "did",
+    "io",
+    "lists",
+    "registers",
+    "simulate",
+    "synth",
+    "bayes",
+    "results",
+}
 _LAZY_ATTRS = {"Panel": "effekt.panel", "read_table": "effekt.io"}
 
 __all__ = [

@@ -93,7 +93,7 @@ class _Options(Mapping[str, Any]):
 options = _Options()
 
 
-class set_options:  # noqa: N801 - used like a function, as in xarray
+class set_options:
     """Set package-wide options, for the session or within a ``with`` block.
 
     Parameters
@@ -141,6 +141,7 @@ def resolve_level(level: float | None) -> float:
         return float(options["ci_level"])
     if isinstance(level, bool) or not isinstance(level, int | float) or not _level(float(level)):
         raise OptionError(
-            f"The 'ci_level' argument must be a float in [0.5, 1), e.g. 0.95. Got {level!r} instead."
+            "The 'ci_level' argument must be a float in [0.5, 1), e.g. 0.95. "
+            f"Got {level!r} instead."
         )
     return float(level)

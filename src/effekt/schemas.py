@@ -114,7 +114,9 @@ class _Violation:
     message: str
 
 
-def _examples(frame: pd.DataFrame, mask: pd.Series, column: str) -> tuple[list[Any], list[Any], int]:
+def _examples(
+    frame: pd.DataFrame, mask: pd.Series, column: str
+) -> tuple[list[Any], list[Any], int]:
     hit = frame.index[mask.to_numpy()]
     values = frame.loc[hit[:_MAX_EXAMPLES], column].tolist() if column in frame else []
     return hit[:_MAX_EXAMPLES].tolist(), values, int(mask.sum())
@@ -130,7 +132,9 @@ def _type_ok(series: pd.Series, type_: str) -> tuple[bool, pd.Series | None]:
             return True, None
         if pd.api.types.is_float_dtype(series):  # integral floats are integers with NaN
             values = series.to_numpy(dtype=float, na_value=np.nan)
-            bad = notna & ~pd.Series(np.isfinite(values) & (np.floor(values) == values), series.index)
+            bad = notna & ~pd.Series(
+                np.isfinite(values) & (np.floor(values) == values), series.index
+            )
             return True, bad
         return False, None
     if type_ == "number":
@@ -145,7 +149,9 @@ def _type_ok(series: pd.Series, type_: str) -> tuple[bool, pd.Series | None]:
         return False, None
     if type_ == "string":
         if pd.api.types.is_string_dtype(series) or series.dtype == object:
-            bad = notna & ~series.map(lambda v: isinstance(v, str)) if series.dtype == object else None
+            if series.dtype != object:
+                return True, None
+            bad = notna & ~series.map(lambda v: isinstance(v, str))
             return True, bad
         return False, None
     if type_ == "date":
@@ -169,8 +175,14 @@ def _check_field(frame: pd.DataFrame, field: dict[str, Any]) -> list[_Violation]
     ok, bad = _type_ok(series, type_)
     if not ok:
         out.append(
-            _Violation(name, "type", [], [str(series.dtype)], len(series),
-                       f"must be of type {type_!r}, but the column has dtype {series.dtype}")
+            _Violation(
+                name,
+                "type",
+                [],
+                [str(series.dtype)],
+                len(series),
+                f"must be of type {type_!r}, but the column has dtype {series.dtype}",
+            )
         )
         return out  # value checks are meaningless on the wrong type
     if bad is not None:
@@ -184,8 +196,11 @@ def _check_field(frame: pd.DataFrame, field: dict[str, Any]) -> list[_Violation]
         add("unique", notna & series.duplicated(keep=False), "must be unique")
     if "enum" in cons:
         allowed = cons["enum"]
-        listed = (f"one of {allowed}" if len(allowed) <= 12
-                  else f"one of the {len(allowed)} codes listed in the schema")
+        listed = (
+            f"one of {allowed}"
+            if len(allowed) <= 12
+            else f"one of the {len(allowed)} codes listed in the schema"
+        )
         add("enum", notna & ~series.isin(allowed), f"must be {listed}")
     if "pattern" in cons and type_ == "string":
         text = series.astype("string")
@@ -260,14 +275,30 @@ def validate(
     columns = [str(c) for c in frame.columns]
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
-        violations.append(_Violation(", ".join(dupes), "duplicate column", [], dupes, len(dupes),
-                                     "appears more than once in the frame"))
+        violations.append(
+            _Violation(
+                ", ".join(dupes),
+                "duplicate column",
+                [],
+                dupes,
+                len(dupes),
+                "appears more than once in the frame",
+            )
+        )
     required_cols = set(spec.get("primaryKey", [])) | set(spec.get("requiredColumns", []))
     required_cols |= {n for n, f in fields.items() if f.get("constraints", {}).get("required")}
     for name in fields:
         if name in required_cols and name not in frame.columns:
-            violations.append(_Violation(name, "missing column", [], [], 0,
-                                         "is required but the frame has no such column"))
+            violations.append(
+                _Violation(
+                    name,
+                    "missing column",
+                    [],
+                    [],
+                    0,
+                    "is required but the frame has no such column",
+                )
+            )
     if extra_columns == "forbid":
         from difflib import get_close_matches
 
@@ -275,8 +306,11 @@ def validate(
             if col not in fields:
                 close = get_close_matches(col, list(fields), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                violations.append(_Violation(col, "unknown column", [], [], 0,
-                                             f"is not in the {schema!r} schema{hint}"))
+                violations.append(
+                    _Violation(
+                        col, "unknown column", [], [], 0, f"is not in the {schema!r} schema{hint}"
+                    )
+                )
     if not dupes:
         for name, field in fields.items():
             if name in frame.columns:
@@ -287,17 +321,31 @@ def validate(
             rows, _, n = _examples(frame, mask, key[0])
             if n:
                 values = frame.loc[rows, key].to_dict("records")
-                violations.append(_Violation("+".join(key), "primary key", rows, values, n,
-                                             "must identify rows uniquely"))
+                violations.append(
+                    _Violation(
+                        "+".join(key), "primary key", rows, values, n, "must identify rows uniquely"
+                    )
+                )
     if violations:
         raise _schema_error(schema, spec, violations, len(frame))
     return frame
 
 
-def _schema_error(schema: str, spec: dict[str, Any], found: list[_Violation], n: int) -> SchemaError:
+def _schema_error(
+    schema: str, spec: dict[str, Any], found: list[_Violation], n: int
+) -> SchemaError:
     table = pd.DataFrame(
-        [{"column": v.column, "rule": v.rule, "n_rows": v.n_rows, "rows": v.rows,
-          "values": v.values, "message": v.message} for v in found]
+        [
+            {
+                "column": v.column,
+                "rule": v.rule,
+                "n_rows": v.n_rows,
+                "rows": v.rows,
+                "values": v.values,
+                "message": v.message,
+            }
+            for v in found
+        ]
     )
     lines = [
         f"The frame does not conform to the {schema!r} schema (version {spec.get('version')}): "

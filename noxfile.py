@@ -1,0 +1,99 @@
+"""Sessions students and CI run: `nox -s tests`, `nox -s demo`, ...
+
+Each session builds its own virtualenv (with uv when available), so a fresh
+machine needs nothing but Python 3.11+ and nox. `nox -l` lists the sessions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests", "lint", "typecheck"]
+
+ROOT = Path(__file__).parent
+# One BLAS thread and a non-interactive plotting backend: results and timings
+# then do not depend on the machine's core count or display.
+QUIET_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",
+    "PYTHONHASHSEED": "0",
+}
+
+
+def _install(session: nox.Session, extras: str = "dev") -> None:
+    """Install effekt (non-editable, so the wheel's data files are what gets tested)."""
+    if session.venv_backend == "uv":
+        session.install("--reinstall-package", "effekt", f".[{extras}]")
+    else:
+        session.install(f".[{extras}]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The default test suite (slow Monte-Carlo/MCMC tests excluded)."""
+    _install(session)
+    session.run("pytest", "-p", "no:cacheprovider", *session.posargs, env=QUIET_ENV)
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """Slow tests only: Monte-Carlo coverage, recovery on simulated worlds, MCMC."""
+    _install(session)
+    session.run("pytest", "-p", "no:cacheprovider", "-m", "slow", *session.posargs, env=QUIET_ENV)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy on the package."""
+    _install(session)
+    session.run("mypy", "src/effekt")
+
+
+@nox.session
+def notebooks(session: nox.Session) -> None:
+    """Execute every notebook in notebooks/ top to bottom (they are stored without outputs)."""
+    _install(session)
+    session.run("python", "tools/run_notebooks.py", "notebooks", env=QUIET_ENV)
+
+
+@nox.session
+def papers(session: nox.Session) -> None:
+    """Execute the replication packages in papers/ and check their numbers."""
+    _install(session)
+    packages = sorted(p for p in (ROOT / "papers").iterdir() if (p / "expected.json").is_file())
+    if not packages:
+        session.skip("papers/ holds no replication package with an expected.json yet")
+    session.run("python", "tools/run_notebooks.py", *map(str, packages), env=QUIET_ENV)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: effekt beside the peer packages, ratios and peak memory."""
+    _install(session)
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    if not scripts:
+        session.skip("benchmarks/ holds no bench_*.py script yet")
+    for script in scripts:
+        session.run("python", str(script), *session.posargs, env=QUIET_ENV)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: build the analysis and write the HTML report to reports/demo/."""
+    _install(session, extras="io,registers")
+    session.run(
+        "python", "-m", "effekt", "demo", "--out", "reports/demo", *session.posargs, env=QUIET_ENV
+    )

@@ -1,0 +1,154 @@
+"""The contract every estimator must honour (DiD, synthetic control, Bayes).
+
+Each estimator in effekt gets a case here: a small panel and parameters. The suite
+checks the estimator contract (parameters only in __init__, clone, get/set_params)
+and the result protocol (tidy to_frame schema, summary text/HTML/LaTeX, plot returns
+Axes, _repr_html_, provenance), that the caller's frame is unchanged and that the
+same seed gives the same numbers. test_every_estimator_has_a_case fails when a new
+estimator is added without a case, so nothing escapes the contract.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import warnings
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+
+import effekt as ek
+from effekt.estimator import Estimator
+from effekt.results import VALUE_COLUMNS, Result
+
+
+def _mpdta_panel(frame: pd.DataFrame) -> ek.Panel:
+    return ek.Panel.from_frame(
+        frame, unit="countyreal", time="year", outcome="lemp", cohort="first.treat", never_treated=0
+    )
+
+
+# name -> (estimator factory, frame factory, panel builder)
+CASES: dict[
+    str,
+    tuple[Callable[[], Estimator], Callable[[], pd.DataFrame], Callable[[pd.DataFrame], ek.Panel]],
+] = {
+    "TwoWayFE-static": (
+        lambda: ek.did.TwoWayFE(),
+        lambda: ek.datasets.load_dataset("mpdta"),
+        _mpdta_panel,
+    ),
+    "TwoWayFE-event": (
+        lambda: ek.did.TwoWayFE(event_study=True, leads=3, lags=3),
+        lambda: ek.datasets.load_dataset("mpdta"),
+        _mpdta_panel,
+    ),
+}
+
+
+def _all_estimator_classes() -> set[type]:
+    for info in pkgutil.walk_packages(ek.__path__, "effekt."):
+        if info.name.endswith("__main__"):  # importing it would run the command line
+            continue
+        try:
+            importlib.import_module(info.name)
+        except ek.OptionalDependencyError:  # e.g. effekt.bayes without the extra
+            continue
+    found: set[type] = set()
+    stack = list(Estimator.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack += cls.__subclasses__()
+        if not inspect.isabstract(cls) and cls.__module__.startswith("effekt."):
+            found.add(cls)
+    return found
+
+
+def test_every_estimator_has_a_case():
+    covered = {type(make()) for make, _, _ in CASES.values()}
+    missing = _all_estimator_classes() - covered
+    assert not missing, f"estimators without a contract case: {sorted(c.__name__ for c in missing)}"
+
+
+@pytest.fixture(params=sorted(CASES), scope="module")
+def fitted(request):
+    make, frame_factory, to_panel = CASES[request.param]
+    frame = frame_factory()
+    before = frame.copy(deep=True)
+    estimator = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ek.AssumptionWarning)
+        result = estimator.fit(to_panel(frame))
+    return estimator, frame, before, result, to_panel
+
+
+def test_init_only_stores_parameters(fitted):
+    estimator = fitted[0]
+    sig = inspect.signature(type(estimator).__init__)
+    params = [p for p in sig.parameters.values() if p.name != "self"]
+    assert all(p.kind is p.KEYWORD_ONLY for p in params), "parameters must be keyword-only"
+    assert not any(p.kind is p.VAR_KEYWORD for p in params), "no **kwargs"
+    assert set(vars(estimator)) == {p.name for p in params}
+
+
+def test_clone_and_params(fitted):
+    estimator = fitted[0]
+    clone = estimator.clone()
+    assert clone is not estimator and clone.get_params() == estimator.get_params()
+    assert repr(clone) == repr(estimator)
+    with pytest.raises(ek.ParameterError, match="has no parameter 'nonsense'"):
+        estimator.set_params(nonsense=1)
+
+
+def test_to_frame_follows_effect_table_schema(fitted):
+    table = fitted[3].to_frame()
+    ek.validate(table, "effect_table")
+    keys = ek.load_schema("effect_table")["keyColumns"]
+    cols = table.columns.tolist()
+    value_start = cols.index("estimate")
+    assert cols[value_start : value_start + 6] == list(VALUE_COLUMNS)
+    assert all(c in keys for c in cols[:value_start]), "key columns come first"
+    assert (table["ci_level"] == ek.options["ci_level"]).all()
+    finite = table.dropna(subset=["std_error"])
+    assert (finite["ci_lower"] <= finite["estimate"]).all()
+    assert (finite["estimate"] <= finite["ci_upper"]).all()
+
+
+def test_result_protocol(fitted):
+    result = fitted[3]
+    assert isinstance(result, Result)
+    summary = result.summary()
+    assert isinstance(summary, ek.results.Summary)
+    assert summary.as_text() and summary.as_latex().count("tabular") >= 2
+    assert result._repr_html_().startswith("<div")
+    assert repr(result) == summary.as_text()
+    assert result.provenance.effekt_version == ek.__version__
+    with pytest.raises(AttributeError, match="immutable"):
+        result.ledger = None
+
+
+def test_plot_returns_axes_and_never_shows(fitted, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plot() called plt.show()"))
+    ax = fitted[3].plot()
+    assert isinstance(ax, Axes) and ax.get_title()
+    _, own = plt.subplots()
+    assert fitted[3].plot(ax=own) is own
+
+
+def test_input_frame_unchanged(fitted):
+    _, frame, before, _, _ = fitted
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_same_inputs_same_numbers(fitted):
+    estimator, frame, _, result, to_panel = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ek.AssumptionWarning)
+        again = estimator.clone().fit(to_panel(frame.sample(frac=1.0, random_state=3)))
+    pd.testing.assert_frame_equal(result.to_frame(), again.to_frame())
+    assert result.provenance.data_fingerprint == again.provenance.data_fingerprint
