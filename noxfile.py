@@ -52,7 +52,9 @@ def slow(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    targets = ["src", "tests", "benchmarks", "tools", "noxfile.py"]
+    session.run("ruff", "check", *targets)
+    session.run("ruff", "format", "--check", *targets)
 
 
 @nox.session

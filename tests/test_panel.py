@@ -120,6 +120,16 @@ def test_missing_raise_mode(small_frame):
         build(df, treatment="d", missing="raise")
 
 
+def test_missing_keep_keeps_rows_with_missing_covariates(small_frame):
+    df = small_frame.copy()
+    df.loc[2, "x"] = np.nan
+    df.loc[4, "y"] = np.nan
+    with pytest.warns(ek.DroppedRowsWarning, match="Dropped 1 of 12 rows: 1 missing outcome"):
+        panel = build(df, treatment="d", covariates=["x"], missing="keep")
+    assert panel.n_obs == 11
+    assert panel.missing_covariates().to_dict() == {"x": 1}
+
+
 def test_no_warning_when_nothing_dropped(small_frame, recwarn):
     build(small_frame, treatment="d")
     assert not [w for w in recwarn if issubclass(w.category, ek.EffektWarning)]
@@ -260,7 +270,7 @@ def test_invalid_missing_argument(small_frame):
     with pytest.raises(
         ek.ParameterError,
         match=r"The 'missing' parameter of Panel.from_frame "
-        r"must be one of \{'drop', 'raise'\}. Got 'ignore' instead.",
+        r"must be one of \{'drop', 'raise', 'keep'\}. Got 'ignore' instead.",
     ):
         build(small_frame, missing="ignore")
 

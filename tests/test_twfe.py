@@ -122,6 +122,22 @@ def test_all_treated_at_once_is_not_identified():
             ek.did.TwoWayFE().fit(panel)
 
 
+def test_missing_covariates_are_refused(mpdta):
+    df = mpdta.assign(x=np.where(mpdta.index == 3, np.nan, mpdta.index % 7))
+    panel = ek.Panel.from_frame(
+        df,
+        unit="countyreal",
+        time="year",
+        outcome="lemp",
+        cohort="first.treat",
+        never_treated=0,
+        covariates=["x"],
+        missing="keep",
+    )
+    with pytest.raises(ek.IdentificationError, match=r"needs complete covariates.*\{'x': 1\}"):
+        ek.did.TwoWayFE().fit(panel)
+
+
 def test_single_cluster(mpdta):
     panel = ek.Panel.from_frame(
         mpdta.assign(k=1),

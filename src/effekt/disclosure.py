@@ -55,7 +55,7 @@ References
    Control*. Wiley. doi:10.1002/9781118348239
 .. [2] Cox, L. H. (1980). Suppression methodology and statistical disclosure
    control. *Journal of the American Statistical Association* 75(370),
-   377-385. doi:10.1080/01621459.1980.10477481
+   377-385.
 
 Examples
 --------
@@ -508,7 +508,7 @@ def suppress(
     ----------
     .. [1] Cox, L. H. (1980). Suppression methodology and statistical
        disclosure control. *Journal of the American Statistical Association*
-       75(370), 377-385. doi:10.1080/01621459.1980.10477481
+       75(370), 377-385.
     .. [2] Hundepool, A. et al. (2012). *Statistical Disclosure Control*,
        ch. 4 (tabular data, secondary cell suppression). Wiley.
        doi:10.1002/9781118348239

@@ -158,7 +158,7 @@ class Panel:
         cluster: str | None = None,
         weights: str | None = None,
         never_treated: float | None = None,
-        missing: Literal["drop", "raise"] = "drop",
+        missing: Literal["drop", "raise", "keep"] = "drop",
         absorbing: bool = True,
     ) -> Panel:
         """Validate a long DataFrame and build a :class:`Panel` from a copy of it.
@@ -187,11 +187,16 @@ class Panel:
             (as in R ``did``'s mpdta), ``numpy.inf`` or ``numpy.nan``. Required
             as soon as ``cohort`` holds a value that is not a period of the
             panel's time range's kind, so that the coding is always explicit.
-        missing : {"drop", "raise"}, default "drop"
+        missing : {"drop", "raise", "keep"}, default "drop"
             What to do with rows whose outcome, treatment, covariates, cluster or
             weight is missing: drop them (recorded in :attr:`dropped` and
             announced once with a :class:`~effekt.DroppedRowsWarning` giving
-            counts by reason), or raise :class:`~effekt.DataError`. Missing
+            counts by reason), or raise :class:`~effekt.DataError`. ``"keep"``
+            keeps rows whose only missing values are covariates (synthetic
+            control averages predictors over windows, so a covariate missing in
+            some years must not cost those years' outcomes); rows missing
+            anything else are still dropped. Estimators that need complete
+            covariates check :meth:`missing_covariates` and raise. Missing
             ``unit`` or ``time`` always raises.
         absorbing : bool, default True
             Require the treatment to be absorbing (once treated, always treated),
@@ -339,6 +344,10 @@ class Panel:
         if pd.api.types.is_datetime64_any_dtype(self._data[self.time]):
             return np.datetime64("NaT")
         return np.inf
+
+    def missing_covariates(self) -> pd.Series:
+        """Number of missing values per covariate (non-zero only with ``missing="keep"``)."""
+        return self._data.loc[:, list(self.covariates)].isna().sum()
 
     def unit_table(self) -> pd.DataFrame:
         """One row per unit: cohort (if any), cluster (if constant) and periods observed."""
@@ -538,7 +547,7 @@ def _build(
             f"{_OWNER} needs a pandas DataFrame as 'df'. Got {type(df).__name__} instead; "
             "convert it with pandas.DataFrame(...) first."
         )
-    check_choice("missing", _OWNER, missing, ("drop", "raise"))
+    check_choice("missing", _OWNER, missing, ("drop", "raise", "keep"))
     if not isinstance(absorbing, bool):
         raise ParameterError(
             f"The 'absorbing' parameter of {_OWNER} must be True or False. Got {absorbing!r}."
@@ -744,7 +753,8 @@ def _drop_missing(
         for role in ("outcome", "treatment", "cluster", "weights")
         if (col := named[role]) is not None
     ]
-    checks += [("covariate", c) for c in covs]
+    if missing != "keep":
+        checks += [("covariate", c) for c in covs]
     reasons = pd.Series("", index=data.index, dtype=object)
     for role, col in checks:
         isna = data[col].isna()

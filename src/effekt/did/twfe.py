@@ -145,6 +145,13 @@ class TwoWayFE(Estimator):
                 "The event study needs each unit's first treated period, but the panel's "
                 "treatment is not absorbing (built with absorbing=False). Use event_study=False."
             )
+        gaps = panel.missing_covariates()
+        if gaps.any():
+            raise IdentificationError(
+                f"TwoWayFE needs complete covariates, but the panel (built with missing='keep') "
+                f"has missing values: {gaps[gaps > 0].to_dict()}. Rebuild it with "
+                "missing='drop' to drop those rows (with a ledger entry)."
+            )
         data = panel._data
         clusters, cluster_names = self._clusters(panel, data, owner)
         if self.event_study:
