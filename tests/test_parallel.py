@@ -1,0 +1,62 @@
+"""The resampling engine: identical numbers for any n_jobs, chunking, errors."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import effekt as ek
+from effekt.parallel import parallel_map, resample, spawn_generators
+
+
+def _normals(rng, size, scale=1.0):
+    return rng.normal(scale=scale, size=(size, 2))
+
+
+def test_same_numbers_for_any_n_jobs():
+    one = resample(_normals, 1234, seed=5, n_jobs=1, progress=False)
+    two = resample(_normals, 1234, seed=5, n_jobs=2, progress=False)
+    np.testing.assert_array_equal(one, two)
+    assert one.shape == (1234, 2)
+
+
+def test_seed_changes_numbers_and_none_is_fresh():
+    a = resample(_normals, 10, seed=1, progress=False)
+    b = resample(_normals, 10, seed=2, progress=False)
+    assert not np.array_equal(a, b)
+
+
+def test_chunks_use_spawned_streams():
+    # the first chunk equals drawing from the first spawned generator directly
+    out = resample(_normals, 300, seed=9, chunk_size=250, progress=False)
+    first = spawn_generators(9, 2)[0].normal(size=(250, 2))
+    np.testing.assert_array_equal(out[:250], first)
+
+
+def test_partial_functions_are_accepted():
+    out = resample(functools.partial(_normals, scale=0.0), 5, seed=0, progress=False)
+    assert (out == 0).all()
+
+
+def test_parallel_map_keeps_order_and_shows_progress(capsys):
+    assert parallel_map(abs, [-3, 2, -1], n_jobs=2, progress=False) == [3, 2, 1]
+    with ek.set_options(progress=True):
+        parallel_map(abs, [-1] * 3, desc="placebos")
+    assert "placebos" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"reps": 0}, "'reps' parameter of resample must be a positive integer"),
+        ({"n_jobs": 0}, "'n_jobs' parameter of resample must be a positive integer or -1"),
+        ({"seed": -1}, "'seed' parameter of spawn_generators must be a non-negative integer"),
+        ({"chunk_size": 0}, "'chunk_size' parameter of resample"),
+    ],
+)
+def test_bad_arguments(kw, message):
+    args = {"reps": 10, "seed": 1, "progress": False, **kw}
+    with pytest.raises(ek.ParameterError, match=message):
+        resample(_normals, **args)
