@@ -429,6 +429,45 @@ class TwoWayFEResult(Result):
             p_value=2 * stats.t.sf(np.abs(est / se), df),
         )
 
+    def event_study_coefficients(self) -> tuple[pd.Series, pd.DataFrame]:
+        """Event-time coefficients and their covariance, indexed by event time.
+
+        The interface every event-study result in effekt offers, so sensitivity
+        analysis (HonestDiD) and plots can take any of them. The reference period
+        is not included (its coefficient is zero by construction).
+
+        Returns
+        -------
+        estimates : pandas.Series
+            Indexed by event time (int).
+        covariance : pandas.DataFrame
+            Indexed by event time on both axes.
+
+        Raises
+        ------
+        IdentificationError
+            If the model is not an event study.
+
+        Examples
+        --------
+        >>> import effekt as ek
+        >>> df = ek.datasets.load_dataset("mpdta")
+        >>> panel = ek.Panel.from_frame(df, unit="countyreal", time="year", outcome="lemp",
+        ...                             cohort="first.treat", never_treated=0)
+        >>> est, cov = ek.did.TwoWayFE(event_study=True).fit(panel).event_study_coefficients()
+        >>> est.index.tolist()
+        [-4, -3, -2, 0, 1, 2, 3]
+        """
+        if not self.event_times:
+            raise IdentificationError(
+                "event_study_coefficients needs an event study; fit TwoWayFE(event_study=True)."
+            )
+        names = list(self.event_times)
+        index = pd.Index([self.event_times[n] for n in names], name="event_time")
+        est = pd.Series(self.params[names].to_numpy(), index=index, name="estimate")
+        cov = pd.DataFrame(self.cov.loc[names, names].to_numpy(), index=index, columns=index)
+        return est, cov
+
     def pretrend_test(self) -> pd.Series:
         """Joint Wald test that all lead coefficients are zero (event study only).
 
