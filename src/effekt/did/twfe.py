@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from effekt.did.wild import WildClusterBootstrap, WildTest, wild_test
 from effekt.errors import (
     AssumptionWarning,
     IdentificationError,
@@ -68,6 +69,10 @@ class TwoWayFE(Estimator):
         panel's cluster column if it has one, else the unit.
     ci_level : float, optional
         Interval level; default ``effekt.options["ci_level"]``.
+    bootstrap : WildClusterBootstrap, optional
+        Replace the t(G-1) p-values and intervals by a wild cluster bootstrap
+        (restricted, Roodman et al. 2019) for each coefficient: the inference to
+        use with few clusters. Standard errors stay CRV1. One-way clustering only.
 
     References
     ----------
@@ -101,6 +106,7 @@ class TwoWayFE(Estimator):
         reference: int = -1,
         cluster: str | tuple[str, str] | None = None,
         ci_level: float | None = None,
+        bootstrap: WildClusterBootstrap | None = None,
     ) -> None:
         self.event_study = event_study
         self.leads = leads
@@ -108,6 +114,7 @@ class TwoWayFE(Estimator):
         self.reference = reference
         self.cluster = cluster
         self.ci_level = ci_level
+        self.bootstrap = bootstrap
 
     # ------------------------------------------------------------------ fit
     def fit(self, panel: Panel) -> TwoWayFEResult:
@@ -168,12 +175,28 @@ class TwoWayFE(Estimator):
         k_fe = _fe_not_nested(data, panel, clusters)
         factor = g_min / (g_min - 1) * (n_obs - 1) / (n_obs - k - k_fe)
         cov = pd.DataFrame(v0 * factor, index=exog.columns, columns=exog.columns)
-        if g_min < _FEW_CLUSTERS:
+        design = _demeaned_design(panel, exog)
+        tests: dict[str, WildTest] = {}
+        if self.bootstrap is not None:
+            for j, name in enumerate(exog.columns):
+                restriction = np.zeros(k)
+                restriction[j] = 1.0
+                tests[name] = wild_test(
+                    design[0],
+                    design[1],
+                    clusters[:, 0],
+                    restriction,
+                    0.0,
+                    self.bootstrap,
+                    level=level,
+                    scale=factor,
+                )
+        elif g_min < _FEW_CLUSTERS:
             warnings.warn(
                 f"TwoWayFE: only {g_min} clusters ({', '.join(cluster_names)}); cluster-robust "
                 "t-tests over-reject with few clusters (Cameron, Gelbach & Miller 2008). Read the "
                 "p-values as optimistic, or cluster at a level with more groups if the design "
-                "allows.",
+                "allows, or use bootstrap=WildClusterBootstrap(...).",
                 AssumptionWarning,
                 stacklevel=2,
             )
@@ -189,7 +212,14 @@ class TwoWayFE(Estimator):
             cluster_names=cluster_names,
             level=level,
             ledger=panel.ledger,
-            provenance=Provenance("TwoWayFE", self.get_params(), None, panel.fingerprint),
+            provenance=Provenance(
+                "TwoWayFE",
+                self.get_params(),
+                None if self.bootstrap is None else self.bootstrap.seed,
+                panel.fingerprint,
+            ),
+            wild=tests,
+            design=(*design, clusters[:, 0] if clusters.shape[1] == 1 else None, factor),
         )
 
     def _check_params(self, owner: str) -> None:
@@ -206,6 +236,16 @@ class TwoWayFE(Estimator):
                 "TwoWayFE got leads/lags but event_study=False; pass event_study=True to "
                 "estimate an event study, or drop leads/lags."
             )
+        if self.bootstrap is not None:
+            if not isinstance(self.bootstrap, WildClusterBootstrap):
+                raise invalid_parameter(
+                    "bootstrap", owner, "None or a WildClusterBootstrap(...)", self.bootstrap
+                )
+            if isinstance(self.cluster, tuple):
+                raise ParameterError(
+                    "The wild cluster bootstrap of TwoWayFE supports one-way clustering only; "
+                    f"got cluster={self.cluster!r}. Choose one clustering dimension."
+                )
         if (
             isinstance(self.reference, bool)
             or not isinstance(self.reference, int | np.integer)
@@ -341,6 +381,23 @@ def _panel_ols(panel: Panel, exog: pd.DataFrame, clusters: np.ndarray) -> tuple[
     return fitted.params.to_numpy(), fitted.cov.to_numpy()
 
 
+def _demeaned_design(panel: Panel, exog: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome and regressors with unit and time effects partialled out (FWL)."""
+    from linearmodels.panel.data import PanelData
+
+    data = panel._data
+    if panel.weights is not None:
+        raise ParameterError(
+            "TwoWayFE's wild cluster bootstrap does not support weights yet; fit without "
+            "'weights' in the panel or without the bootstrap."
+        )
+    index = pd.MultiIndex.from_arrays([data[panel.unit], data[panel.time]])
+    frame = exog.set_axis(index).assign(_y=data[panel.outcome].to_numpy(dtype=float))
+    # PanelData sorts by entity and time, as panel._data already is
+    values = PanelData(frame).demean("both").values2d
+    return values[:, :-1], values[:, -1]
+
+
 def _fe_not_nested(data: pd.DataFrame, panel: Panel, clusters: np.ndarray) -> int:
     """Fixed-effect parameters not nested in any clustering dimension (fixest 'nested')."""
     k = 0
@@ -353,6 +410,12 @@ def _fe_not_nested(data: pd.DataFrame, panel: Panel, clusters: np.ndarray) -> in
         if not nested:
             k += len(np.unique(codes)) - (1 if k or column == panel.time else 0)
     return k
+
+
+def _describe_wild(test: WildTest) -> str:
+    kind = "WCR" if test.impose_null else "WCU"
+    how = "all sign patterns" if test.enumerated else f"B = {test.reps}"
+    return f"wild cluster bootstrap ({kind}, {test.weights}, {how})"
 
 
 class TwoWayFEResult(Result):
@@ -384,6 +447,8 @@ class TwoWayFEResult(Result):
         level: float,
         ledger: Ledger,
         provenance: Provenance,
+        wild: dict[str, WildTest],
+        design: tuple[np.ndarray, np.ndarray, np.ndarray | None, float],
     ) -> None:
         self.params = params
         self.cov = cov
@@ -397,6 +462,8 @@ class TwoWayFEResult(Result):
         self.level = level
         self.ledger = ledger
         self.provenance = provenance
+        self.wild = wild
+        self._design = design
         self._freeze()
 
     @property
@@ -419,6 +486,18 @@ class TwoWayFEResult(Result):
             keys["event_time"] = pd.array(
                 [self.event_times.get(t) for t in self.params.index], dtype="Int64"
             )
+        if self.wild:
+            tests = [self.wild[t] for t in self.params.index]
+            return tidy_effects(
+                pd.DataFrame(keys),
+                est,
+                se,
+                level=self.level,
+                ci_lower=[t.ci_lower for t in tests],
+                ci_upper=[t.ci_upper for t in tests],
+                p_value=[t.p_value for t in tests],
+                extra={"inference": _describe_wild(tests[0])},
+            )
         return tidy_effects(
             pd.DataFrame(keys),
             est,
@@ -428,6 +507,81 @@ class TwoWayFEResult(Result):
             ci_upper=est + crit * se,
             p_value=2 * stats.t.sf(np.abs(est / se), df),
         )
+
+    def wild_test(
+        self,
+        hypothesis: str | dict[str, float],
+        value: float = 0.0,
+        *,
+        bootstrap: WildClusterBootstrap | None = None,
+        ci: bool = True,
+    ) -> WildTest:
+        """Wild cluster bootstrap test of a linear hypothesis on the coefficients.
+
+        Parameters
+        ----------
+        hypothesis : str or dict
+            A term (``"treated"``) or weights on terms, e.g.
+            ``{"event_time[0]": 0.5, "event_time[1]": 0.5}`` for the average of
+            two event-time effects.
+        value : float, default 0
+            Hypothesised value of the combination.
+        bootstrap : WildClusterBootstrap, optional
+            Settings; default ``WildClusterBootstrap()`` (WCR, Rademacher, 9999).
+        ci : bool, default True
+            Also invert the test for a confidence interval at the result's level.
+
+        Returns
+        -------
+        WildTest
+            Estimate, CRV1 standard error, t, bootstrap p-value and interval.
+
+        Raises
+        ------
+        ParameterError
+            Unknown terms, or a model clustered two ways.
+
+        Examples
+        --------
+        >>> import effekt as ek
+        >>> df = ek.datasets.load_dataset("mpdta")
+        >>> panel = ek.Panel.from_frame(df, unit="countyreal", time="year", outcome="lemp",
+        ...                             cohort="first.treat", never_treated=0)
+        >>> res = ek.did.TwoWayFE().fit(panel)
+        >>> boot = ek.did.WildClusterBootstrap(reps=999, seed=1)
+        >>> res.wild_test("treated", bootstrap=boot, ci=False).p_value < 0.05
+        True
+        """
+        weights = {hypothesis: 1.0} if isinstance(hypothesis, str) else dict(hypothesis)
+        unknown = [t for t in weights if t not in self.params.index]
+        if unknown:
+            raise ParameterError(
+                f"The 'hypothesis' of wild_test names unknown term(s) {unknown}; the model's "
+                f"terms are {list(self.params.index)}."
+            )
+        x, y, clusters, scale = self._design
+        if clusters is None:
+            raise ParameterError(
+                "wild_test needs a model clustered one way; this one is clustered on "
+                f"{self.cluster_names}."
+            )
+        restriction = np.array([weights.get(t, 0.0) for t in self.params.index])
+        return wild_test(
+            x,
+            y,
+            clusters,
+            restriction,
+            float(value),
+            bootstrap or WildClusterBootstrap(),
+            level=self.level,
+            scale=scale,
+            ci=ci,
+        )
+
+    def _inference_text(self) -> str:
+        if self.wild:
+            return _describe_wild(next(iter(self.wild.values())))
+        return f"t({self.n_clusters - 1}), {self.level:.0%} intervals"
 
     def event_study_coefficients(self) -> tuple[pd.Series, pd.DataFrame]:
         """Event-time coefficients and their covariance, indexed by event time.
@@ -509,7 +663,8 @@ class TwoWayFEResult(Result):
             ("Observations", f"{self.n_obs:,}"),
             ("Units", f"{self.n_units:,}"),
             ("Clusters", f"{self.n_clusters:,} ({' × '.join(self.cluster_names)})"),
-            ("Inference", f"CRV1, t({self.n_clusters - 1}), {self.level:.0%} intervals"),
+            ("Standard errors", f"CRV1 clustered by {' × '.join(self.cluster_names)}"),
+            ("Inference", self._inference_text()),
         ]
         if self.event_times and any(e < 0 for e in self.event_times.values()):
             test = self.pretrend_test()
