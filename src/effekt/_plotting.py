@@ -35,6 +35,14 @@ _LABELS: dict[str, tuple[str, str]] = {
     "outcome": ("Outcome", "Udfaldsmål"),
     "term": ("Term", "Led"),
     "event_study": ("Event study", "Hændelsesstudie"),
+    "permutations": ("Permutations", "Permutationer"),
+    "randomization_title": (
+        "Randomization inference: {outcome}",
+        "Randomiseringsinferens: {outcome}",
+    ),
+    "cohort": ("Cohort", "Kohorte"),
+    "att_gt": ("ATT(g,t) by cohort", "ATT(g,t) efter kohorte"),
+    "overall": ("Overall", "Samlet"),
 }
 
 

@@ -10,10 +10,13 @@ under issue 4; TWFE is biased under staggered adoption with dynamic or
 heterogeneous effects, which those estimators fix.
 """
 
+from effekt.did.randomization import RandomizationResult, randomization_test
 from effekt.did.twfe import TwoWayFE, TwoWayFEResult
 from effekt.did.wild import WildClusterBootstrap, WildTest
 
 __all__ = [
+    "RandomizationResult",
+    "randomization_test",
     "TwoWayFE",
     "TwoWayFEResult",
     "WildClusterBootstrap",
