@@ -72,29 +72,15 @@ def test_same_numbers_for_any_n_jobs(mpdta_panel):
 
 
 def test_cluster_permutation(mpdta):
-    # treat whole "states" (county code // 1000) as assigned together
-    df = mpdta.assign(state=mpdta["countyreal"] // 1000)
-    first = df.groupby("state")["first.treat"].transform("max")
-    panel = ek.Panel.from_frame(
-        df.assign(g=first),
-        unit="countyreal",
-        time="year",
-        outcome="lemp",
-        cohort="g",
-        never_treated=0,
-        cluster="state",
+    # minimum wages are set by states (county code // 1000): mpdta's cohorts are state-level
+    df = mpdta.assign(state=mpdta["countyreal"] // 1000, other=mpdta["countyreal"] % 10)
+    roles = dict(
+        unit="countyreal", time="year", outcome="lemp", cohort="first.treat", never_treated=0
     )
+    panel = ek.Panel.from_frame(df, cluster="state", **roles)
     res = ek.did.randomization_test(panel, reps=199, seed=5, permute="clusters")
     assert 0 < res.p_value <= 1 and "clusters" in res.to_frame().loc[0, "inference"]
-    mixed = ek.Panel.from_frame(
-        df,
-        unit="countyreal",
-        time="year",
-        outcome="lemp",
-        cohort="first.treat",
-        never_treated=0,
-        cluster="state",
-    )
+    mixed = ek.Panel.from_frame(df, cluster="other", **roles)
     with pytest.raises(ek.IdentificationError, match="needs one cohort per cluster"):
         ek.did.randomization_test(mixed, reps=199, permute="clusters")
 
