@@ -39,7 +39,7 @@ def test_two_by_two_equals_difference_in_differences():
 def test_mpdta_matches_statsmodels_dummy_regression(mpdta, mpdta_panel):
     """Same coefficient as OLS with unit and year dummies; SE equal after the documented
     degrees-of-freedom difference: statsmodels counts all 505 parameters in K, fixest/effekt
-    only the 1 + 4 not nested in the county clusters."""
+    6 (the slope, one shared level, 4 year levels; county effects are nested in the clusters)."""
     row = _static(mpdta_panel)
     df = mpdta.assign(
         D=((mpdta["first.treat"] > 0) & (mpdta["year"] >= mpdta["first.treat"])).astype(float)
@@ -48,7 +48,7 @@ def test_mpdta_matches_statsmodels_dummy_regression(mpdta, mpdta_panel):
         cov_type="cluster", cov_kwds={"groups": df["countyreal"]}
     )
     assert row["estimate"] == pytest.approx(ols.params["D"], rel=1e-10)
-    n, k_sm, k_ours = 2500, ols.df_model + 1, 5
+    n, k_sm, k_ours = 2500, ols.df_model + 1, 6
     se_sm_rescaled = ols.bse["D"] * np.sqrt((n - k_sm) / (n - k_ours))
     assert row["std_error"] == pytest.approx(se_sm_rescaled, rel=1e-8)
     # fixest's convention: t(G - 1) reference distribution for the p-value

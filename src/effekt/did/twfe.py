@@ -4,8 +4,8 @@ The fixed effects are absorbed by :class:`linearmodels.panel.PanelOLS`, which
 handles unbalanced panels and weights. From linearmodels we take the raw
 cluster-robust sandwich; the small-sample factor is applied here, explicitly,
 so that it matches the convention of R ``fixest``/pyfixest (CRV1):
-``G/(G-1) * (n-1)/(n-K)``, where K counts the slope coefficients and the fixed
-effects that are not nested in the clusters. Inference uses the t distribution
+``G/(G-1) * (n-1)/(n-K)``, where K counts the slope coefficients, one shared
+level, and the fixed-effect levels not nested in the clusters. Inference uses the t distribution
 with G-1 degrees of freedom, as fixest does for clustered errors.
 
 Under staggered adoption with effects that change over time or differ between
@@ -172,18 +172,18 @@ class TwoWayFE(Estimator):
         params, v0 = _panel_ols(panel, exog, clusters)
         n_obs, k = len(data), exog.shape[1]
         g_min = int(min(len(np.unique(c)) for c in clusters.T))
-        k_fe = _fe_not_nested(data, panel, clusters)
+        k_fe = _fe_parameters(data, panel, clusters)
         factor = g_min / (g_min - 1) * (n_obs - 1) / (n_obs - k - k_fe)
         cov = pd.DataFrame(v0 * factor, index=exog.columns, columns=exog.columns)
-        design = _demeaned_design(panel, exog)
         tests: dict[str, WildTest] = {}
         if self.bootstrap is not None:
+            x, y = _bootstrap_design(panel, exog, clusters)
             for j, name in enumerate(exog.columns):
-                restriction = np.zeros(k)
+                restriction = np.zeros(x.shape[1])
                 restriction[j] = 1.0
                 tests[name] = wild_test(
-                    design[0],
-                    design[1],
+                    x,
+                    y,
                     clusters[:, 0],
                     restriction,
                     0.0,
@@ -219,7 +219,7 @@ class TwoWayFE(Estimator):
                 panel.fingerprint,
             ),
             wild=tests,
-            design=(*design, clusters[:, 0] if clusters.shape[1] == 1 else None, factor),
+            inputs=(panel, exog, clusters, factor),
         )
 
     def _check_params(self, owner: str) -> None:
@@ -236,16 +236,10 @@ class TwoWayFE(Estimator):
                 "TwoWayFE got leads/lags but event_study=False; pass event_study=True to "
                 "estimate an event study, or drop leads/lags."
             )
-        if self.bootstrap is not None:
-            if not isinstance(self.bootstrap, WildClusterBootstrap):
-                raise invalid_parameter(
-                    "bootstrap", owner, "None or a WildClusterBootstrap(...)", self.bootstrap
-                )
-            if isinstance(self.cluster, tuple):
-                raise ParameterError(
-                    "The wild cluster bootstrap of TwoWayFE supports one-way clustering only; "
-                    f"got cluster={self.cluster!r}. Choose one clustering dimension."
-                )
+        if self.bootstrap is not None and not isinstance(self.bootstrap, WildClusterBootstrap):
+            raise invalid_parameter(
+                "bootstrap", owner, "None or a WildClusterBootstrap(...)", self.bootstrap
+            )
         if (
             isinstance(self.reference, bool)
             or not isinstance(self.reference, int | np.integer)
@@ -381,26 +375,60 @@ def _panel_ols(panel: Panel, exog: pd.DataFrame, clusters: np.ndarray) -> tuple[
     return fitted.params.to_numpy(), fitted.cov.to_numpy()
 
 
-def _demeaned_design(panel: Panel, exog: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Outcome and regressors with unit and time effects partialled out (FWL)."""
-    from linearmodels.panel.data import PanelData
+def _bootstrap_design(
+    panel: Panel, exog: pd.DataFrame, clusters: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Regressors and outcome for the wild bootstrap (one-way clustering only).
 
+    The fixed effect nested in the clusters is projected out (within transformation);
+    the other enters as dummies after the model's regressors. This keeps the
+    bootstrap identical to one on the full dummy design (Roodman et al. 2019, sec. 4.4;
+    what wildboottest and pyfixest compute), which projecting out both effects is not
+    when one of them cuts across clusters.
+    """
+    if clusters.shape[1] != 1:
+        raise ParameterError(
+            "The wild cluster bootstrap of TwoWayFE supports one-way clustering only; this "
+            "model is clustered two ways. Choose one clustering dimension."
+        )
     data = panel._data
     if panel.weights is not None:
         raise ParameterError(
             "TwoWayFE's wild cluster bootstrap does not support weights yet; fit without "
             "'weights' in the panel or without the bootstrap."
         )
-    index = pd.MultiIndex.from_arrays([data[panel.unit], data[panel.time]])
-    frame = exog.set_axis(index).assign(_y=data[panel.outcome].to_numpy(dtype=float))
-    # PanelData sorts by entity and time, as panel._data already is
-    values = PanelData(frame).demean("both").values2d
-    return values[:, :-1], values[:, -1]
+    cluster = pd.Series(clusters[:, 0], index=data.index)
+    nested = [c for c in (panel.unit, panel.time) if cluster.groupby(data[c]).nunique().max() == 1]
+    if not nested:
+        raise ParameterError(
+            "The wild cluster bootstrap needs clusters that contain whole units (e.g. areas "
+            "nested in kommuner) or whole periods; these clusters cut across both. Cluster "
+            "on the unit or on a level above it."
+        )
+    absorbed = nested[0]
+    other = panel.time if absorbed == panel.unit else panel.unit
+    dummies = pd.get_dummies(data[other], drop_first=True, dtype=float).to_numpy()
+    x = np.column_stack([exog.to_numpy(dtype=float), dummies])
+    y = data[panel.outcome].to_numpy(dtype=float)
+    codes = pd.factorize(data[absorbed])[0]
+    counts = np.bincount(codes).astype(float)
+
+    def within(values: np.ndarray) -> np.ndarray:
+        sums = np.zeros((counts.size, values.shape[1]))
+        np.add.at(sums, codes, values)
+        return values - (sums / counts[:, None])[codes]
+
+    return within(x), within(y[:, None])[:, 0]
 
 
-def _fe_not_nested(data: pd.DataFrame, panel: Panel, clusters: np.ndarray) -> int:
-    """Fixed-effect parameters not nested in any clustering dimension (fixest 'nested')."""
-    k = 0
+def _fe_parameters(data: pd.DataFrame, panel: Panel, clusters: np.ndarray) -> int:
+    """Fixed-effect parameters counted in K, by fixest's ``fixef.K = "nested"`` rule.
+
+    One parameter for the level the effects share, plus levels - 1 for every fixed
+    effect not nested in a clustering dimension; effects nested in the clusters add
+    nothing (pyfixest: K = 6 for ``y ~ D | unit + year`` on mpdta clustered by unit).
+    """
+    k = 1
     for column in (panel.unit, panel.time):
         codes = pd.factorize(data[column])[0]
         nested = any(
@@ -408,7 +436,7 @@ def _fe_not_nested(data: pd.DataFrame, panel: Panel, clusters: np.ndarray) -> in
             for j in range(clusters.shape[1])
         )
         if not nested:
-            k += len(np.unique(codes)) - (1 if k or column == panel.time else 0)
+            k += len(np.unique(codes)) - 1
     return k
 
 
@@ -448,7 +476,7 @@ class TwoWayFEResult(Result):
         ledger: Ledger,
         provenance: Provenance,
         wild: dict[str, WildTest],
-        design: tuple[np.ndarray, np.ndarray, np.ndarray | None, float],
+        inputs: tuple[Panel, pd.DataFrame, np.ndarray, float],
     ) -> None:
         self.params = params
         self.cov = cov
@@ -463,7 +491,7 @@ class TwoWayFEResult(Result):
         self.ledger = ledger
         self.provenance = provenance
         self.wild = wild
-        self._design = design
+        self._inputs = inputs  # for wild_test after the fit
         self._freeze()
 
     @property
@@ -559,17 +587,14 @@ class TwoWayFEResult(Result):
                 f"The 'hypothesis' of wild_test names unknown term(s) {unknown}; the model's "
                 f"terms are {list(self.params.index)}."
             )
-        x, y, clusters, scale = self._design
-        if clusters is None:
-            raise ParameterError(
-                "wild_test needs a model clustered one way; this one is clustered on "
-                f"{self.cluster_names}."
-            )
-        restriction = np.array([weights.get(t, 0.0) for t in self.params.index])
+        panel, exog, clusters, scale = self._inputs
+        x, y = _bootstrap_design(panel, exog, clusters)
+        restriction = np.zeros(x.shape[1])
+        restriction[: len(self.params)] = [weights.get(t, 0.0) for t in self.params.index]
         return wild_test(
             x,
             y,
-            clusters,
+            clusters[:, 0],
             restriction,
             float(value),
             bootstrap or WildClusterBootstrap(),

@@ -107,7 +107,9 @@ class WildTest:
     t_stat : float
         ``(R beta_hat - r) / std_error``.
     p_value : float
-        Symmetric two-sided bootstrap p-value, ``P(|t*| >= |t|)``.
+        Symmetric two-sided bootstrap p-value, the share of replications with
+        ``|t*| > |t|`` (strict, as wildboottest and pyfixest count; under full
+        enumeration the two sign patterns that reproduce ``|t|`` are not counted).
     ci_lower, ci_upper : float
         Confidence interval by test inversion (NaN if not requested).
     ci_level : float
@@ -270,7 +272,9 @@ def wild_test(
         ss = parts[:, 2] + 2 * value * parts[:, 3] + value**2 * parts[:, 4]
         with np.errstate(divide="ignore", invalid="ignore"):
             t_star = num / np.sqrt(scale * np.maximum(ss, 0.0))
-        return float(np.mean(np.abs(t_star) >= abs(t_obs) - 1e-12 * abs(t_obs)))
+        # strictly more extreme, as wildboottest/pyfixest count; the relative margin keeps
+        # round-off ties (all-ones and all-minus-ones sign patterns) out
+        return float(np.mean(np.abs(t_star) > abs(t_obs) * (1 + 1e-10)))
 
     # (WCU: c1 = s1 = 0, so t* does not depend on r; only the observed t moves.)
     p = p_value(r)
