@@ -66,16 +66,32 @@ def _permuted_stats(
 ) -> np.ndarray:
     """(size, 2): a = D~_p'y~/D~_p'D~_p and b = D~_p'D~/D~_p'D~_p for random permutations.
 
-    One (size x units x periods) array per chunk; no loop over permutations.
+    y~ and D~ are already demeaned, so D~_p'y~ = D_p'y~ = sum_i Sy[i, c_p(i)] with
+    Sy[i, c] = sum over periods t >= c of y~_it: a gather per permutation, O(units).
+    ||D~_p||^2 follows from the cohort counts alone (balanced two-way demeaning).
     """
-    shuffled = rng.permuted(np.broadcast_to(labels, (size, labels.size)), axis=1)
-    cohort = shuffled[:, groups]  # size x units
-    d = _demean_two_way((periods[None, None, :] >= cohort[:, :, None]).astype(float))
-    ss = np.einsum("bnt,bnt->b", d, d)
+    values, codes = np.unique(labels, return_inverse=True)
+    post = (periods[None, :] >= values[:, None]).astype(float)  # cohorts x periods
+    sy, sd = y_tilde @ post.T, d_tilde @ post.T  # units x cohorts
+    n_units, n_periods = y_tilde.shape
+    shuffled = rng.permuted(np.broadcast_to(codes, (size, codes.size)), axis=1)
+    unit_codes = shuffled[:, groups]  # size x units
+    rows = np.arange(n_units)
+    num_y = sy[rows, unit_codes].sum(axis=1)
+    num_d = sd[rows, unit_codes].sum(axis=1)
+    counts = np.stack([np.bincount(c, minlength=values.size) for c in unit_codes])
+    n_post = post.sum(axis=1)  # treated periods of each cohort
+    time_means = counts @ post / n_units  # size x periods
+    grand = time_means.mean(axis=1)
+    ss = (
+        counts @ n_post
+        - counts @ n_post**2 / n_periods
+        - n_units * np.sum(time_means**2, axis=1)
+        + n_units * n_periods * grand**2
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        a = np.einsum("bnt,nt->b", d, y_tilde) / ss
-        b = np.einsum("bnt,nt->b", d, d_tilde) / ss
-    return np.column_stack([a, b])
+        ss = np.where(ss > 1e-12, ss, np.nan)
+        return np.column_stack([num_y / ss, num_d / ss])
 
 
 def randomization_test(

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from effekt._arrays import group_sum
 from effekt.did.wild import WildClusterBootstrap, WildTest, wild_test
 from effekt.errors import (
     AssumptionWarning,
@@ -414,9 +415,7 @@ def _bootstrap_design(
     counts = np.bincount(codes).astype(float)
 
     def within(values: np.ndarray) -> np.ndarray:
-        sums = np.zeros((counts.size, values.shape[1]))
-        np.add.at(sums, codes, values)
-        return values - (sums / counts[:, None])[codes]
+        return values - (group_sum(codes, values, counts.size) / counts[:, None])[codes]
 
     return within(x), within(y[:, None])[:, 0]
 

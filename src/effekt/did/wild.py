@@ -42,6 +42,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize
 
+from effekt._arrays import group_sum
 from effekt.errors import AssumptionWarning, check_choice, invalid_parameter
 from effekt.parallel import resample
 
@@ -222,9 +223,7 @@ def wild_test(
     ra = float(a_row @ restriction)
 
     def cluster_sum(values: np.ndarray) -> np.ndarray:  # (N, k) -> (G, k)
-        out = np.zeros((n_clusters, values.shape[1]))
-        np.add.at(out, clusters, values)
-        return out
+        return group_sum(clusters, values, n_clusters)
 
     # Observed t with the unrestricted CRV1 variance.
     scores_obs = cluster_sum((x @ a_row)[:, None] * resid[:, None])[:, 0]
