@@ -46,6 +46,16 @@ CASES: dict[
         lambda: ek.datasets.load_dataset("mpdta"),
         _mpdta_panel,
     ),
+    "SunAbraham": (
+        lambda: ek.did.SunAbraham(),
+        lambda: ek.datasets.load_dataset("mpdta"),
+        _mpdta_panel,
+    ),
+    "Imputation": (
+        lambda: ek.did.Imputation(leads=2),
+        lambda: ek.datasets.load_dataset("mpdta"),
+        _mpdta_panel,
+    ),
 }
 
 

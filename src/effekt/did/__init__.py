@@ -3,22 +3,37 @@
 - :class:`TwoWayFE`: two-way fixed-effects regression, static or event study,
   with one- or two-way cluster-robust standard errors (linearmodels' PanelOLS)
   and, for few clusters, a wild cluster bootstrap (:class:`WildClusterBootstrap`).
+- :class:`SunAbraham`: interaction-weighted event study (Sun & Abraham 2021).
+- :class:`Imputation`: the imputation estimator (Borusyak, Jaravel & Spiess 2024).
+- :func:`bacon_decomposition`: the Goodman-Bacon (2021) decomposition of TWFE.
+- :func:`honest_did`: Rambachan & Roth (2023) sensitivity of event-study effects.
+- :func:`randomization_test`: permutation inference for the TWFE coefficient.
 
-Heterogeneity-robust staggered estimators (Callaway-Sant'Anna, Sun-Abraham,
-imputation), the Bacon decomposition and HonestDiD sensitivity are being added
-under issue 4; TWFE is biased under staggered adoption with dynamic or
-heterogeneous effects, which those estimators fix.
+TWFE is biased under staggered adoption with dynamic or heterogeneous effects;
+the heterogeneity-robust estimators fix that.
 """
 
+from effekt.did.bacon import BaconDecomposition, bacon_decomposition
+from effekt.did.honest import HonestDiDResult, honest_did
+from effekt.did.imputation import Imputation, ImputationResult
 from effekt.did.randomization import RandomizationResult, randomization_test
+from effekt.did.sunab import SunAbraham, SunAbrahamResult
 from effekt.did.twfe import TwoWayFE, TwoWayFEResult
 from effekt.did.wild import WildClusterBootstrap, WildTest
 
 __all__ = [
+    "BaconDecomposition",
+    "HonestDiDResult",
+    "Imputation",
+    "ImputationResult",
     "RandomizationResult",
-    "randomization_test",
+    "SunAbraham",
+    "SunAbrahamResult",
     "TwoWayFE",
     "TwoWayFEResult",
     "WildClusterBootstrap",
     "WildTest",
+    "bacon_decomposition",
+    "honest_did",
+    "randomization_test",
 ]
