@@ -1,0 +1,1231 @@
+"""The data-generating process of the simulated Denmark (internal).
+
+Everything is vectorised over areas, households, persons or person-years; the
+only Python loops run over intervention kinds, funding rounds and outcome
+families. The process, in order:
+
+1. areas in the 98 real kommuner with latent deprivation and outcome components
+   (area, kommune and year effects, area trends, AR(1) shocks);
+2. LBF helhedsplaner in the real funding rounds and kernedrift efforts, selected
+   on the latent deprivation;
+3. dwellings with back-to-back tenancies; each tenancy is a household drawn from
+   the area's in-mover distribution (and, from 2019, a second, richer candidate
+   household used if the area is physically transformed);
+4. persons: household members, births, children leaving home, deaths, and a
+   reference population outside the study areas;
+5. person-years; exposure to each intervention kind; outcomes (education path,
+   labour-market status, income, charges, convictions, placements) from a linear
+   probability model with common random numbers, so that counterfactual outcomes
+   without an intervention are exact.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from effekt.simulate._effects import KERNEDRIFT_KINDS, KINDS, Effect
+
+# --------------------------------------------------------------------------- constants
+
+#: LBF funding rounds: (label, {start year: probability}, share of areas granted).
+#: Start years follow lbf_rounds.csv / the domain brief section 3: the 2006-10 pool was
+#: granted in three rounds up to autumn 2009; the 2011-14 plans ran 2012-19; 66 plans of the
+#: 2015-18 funds started 2016-19; the 2019-26 funds are 4-year plans (two rounds).
+LBF_ROUNDS: tuple[tuple[str, dict[int, float], float], ...] = (
+    ("2006-2010", {2006: 0.2, 2007: 0.35, 2008: 0.25, 2009: 0.2}, 0.30),
+    ("2011-2014", {2011: 0.15, 2012: 0.55, 2013: 0.30}, 0.24),
+    ("2015-2018", {2016: 0.35, 2017: 0.35, 2018: 0.2, 2019: 0.1}, 0.20),
+    ("2019-2022", {2019: 0.3, 2020: 0.5, 2021: 0.2}, 0.22),
+    ("2023-2026", {2023: 0.5, 2024: 0.5}, 0.22),
+)
+PLAN_YEARS = 4  # LBF plans run four years (lbf_rounds.csv, 2019-2026 row)
+
+#: Focus areas (interventions.focus_areas codes) by LBF round (lbf_rounds.csv).
+LBF_FOCUS = {
+    "2006-2010": ("beskaeftigelse", "kriminalitetsforebyggelse", "skole_uddannelse", "sundhed"),
+    "2011-2014": (
+        "skole_uddannelse",
+        "beskaeftigelse",
+        "kriminalitetsforebyggelse",
+        "foraeldrekompetencer_boerns_trivsel",
+    ),
+    "2015-2018": (
+        "tryghed_trivsel",
+        "kriminalitetsforebyggelse",
+        "beskaeftigelse",
+        "forebyggelse_foraeldreansvar",
+    ),
+    "2019-2022": (
+        "uddannelse_livschancer",
+        "beskaeftigelse",
+        "kriminalitetsforebyggelse",
+        "sammenhaengskraft_medborgerskab",
+    ),
+}
+LBF_FOCUS["2023-2026"] = LBF_FOCUS["2019-2022"]
+KERNEDRIFT_FOCUS = {
+    "ungdomscafe": "kriminalitetsforebyggelse;tryghed_trivsel",
+    "lommepengeprojekt": "beskaeftigelse;kriminalitetsforebyggelse",
+    "fritidsjob": "beskaeftigelse;kriminalitetsforebyggelse",
+    "skolesamarbejde": "skole_uddannelse",
+    "familieindsats": "forebyggelse_foraeldreansvar;foraeldrekompetencer_boerns_trivsel",
+    "fremskudt_beskaeftigelse": "beskaeftigelse",
+}
+#: First year a physical transformation can start: the day after the first hard-ghetto
+#: list (1 December 2018, dk_list_counts.csv).
+TRANSFORM_FIRST = 2019
+
+# Person-year outcome families with an area-year component.
+FAMILIES = ("out", "ch", "cv", "pl")
+# Which family (or the youth-education path, "edu") an effect outcome acts on.
+OUTCOME_FAMILY = {
+    "outside_work_edu_share": "out",
+    "neet_share": "neet",
+    "youth_edu_20_share": "edu",
+    "youth_edu_25_share": "edu",
+    "youth_charged_per_1000": "ch",
+    "convicted_share": "cv",
+    "children_placed_per_1000": "pl",
+}
+# Non-completers still enrolled at 20 make youth_edu_20 move by (1 - _P_ENROLLED_20) times the
+# completion effect; sizes given for youth_edu_20_share are scaled back by it.
+_DROP_AGES = np.array([16, 17, 18, 19, 20, 21])
+_DROP_P = np.array([0.35, 0.2, 0.15, 0.12, 0.06, 0.12])
+_P_ENROLLED_20 = 0.12
+# Share of 15-24-year-olds not in education in treated areas, to turn a NEET effect into a
+# shift of their probability of being outside work (approximate, documented on Effect).
+_NEET_NONSTUDENT = 0.5
+
+_OUT_CODES = np.array([210, 330, 410], dtype=np.int16)
+_BENEFIT = {
+    210: 210_000.0,
+    330: 150_000.0,
+    410: 110_000.0,
+    220: 230_000.0,
+    321: 200_000.0,
+    322: 190_000.0,
+    323: 220_000.0,
+}
+
+# Statistics accumulated per area-year (numerators and denominators of area_year).
+STATS = (
+    "residents",
+    "pop_18_64",
+    "out_num",
+    "pop_18plus",
+    "conv_num",
+    "pop_30_59",
+    "basic_num",
+    "pop_15_64",
+    "inc_sum",
+    "nonw_num",
+    "pop_15_24",
+    "neet_num",
+    "pop_age20",
+    "edu20_num",
+    "pop_age25",
+    "edu25_num",
+    "pop_15_25",
+    "charged_num",
+    "pop_0_17",
+    "placed_num",
+)
+_S = {name: i for i, name in enumerate(STATS)}
+
+
+@functools.cache
+def kommuner() -> pd.DataFrame:
+    """The 98 kommuner with region codes and a weight for placing study areas."""
+    base = resources.files("effekt") / "datasets" / "data"
+    with (base / "dk_kommuner.csv").open(encoding="utf-8") as fh:
+        kom = pd.read_csv(fh)
+    with (base / "dk_lists.csv").open(encoding="utf-8") as fh:
+        listed = pd.read_csv(fh, usecols=["area", "kommune_code"])
+    # More study areas where real listed areas were (dk_lists.csv), in the big cities and in the
+    # Copenhagen suburbs (domain brief, section 2.2: 10 of the 29 first ghettos in Copenhagen).
+    n_listed = listed.drop_duplicates().groupby("kommune_code").size()
+    weight = 1.0 + 2.0 * kom["kommune_code"].map(n_listed).fillna(0).to_numpy()
+    big = {101: 12.0, 751: 6.0, 461: 4.0, 851: 4.0}
+    weight += kom["kommune_code"].map(big).fillna(0).to_numpy()
+    suburb = (kom["region_code"] == 1084) & kom["kommune_code"].between(147, 190)
+    weight += 2.0 * suburb.to_numpy()
+    kom = kom.assign(weight=weight)
+    return kom
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _choice(rng: np.random.Generator, values: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
+    """Vectorised categorical draw (inverse CDF)."""
+    cdf = np.cumsum(p) / np.sum(p)
+    return values[np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(values) - 1)]
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated arguments of :func:`effekt.simulate.denmark`."""
+
+    n_areas: int
+    y0: int
+    y1: int
+    seed: int
+    effects: dict[tuple[str, str], Effect]
+    selection: str
+    transformation_mix: float
+    reference_ratio: float
+
+    @property
+    def n_years(self) -> int:
+        return self.y1 - self.y0 + 1
+
+
+# --------------------------------------------------------------------------- areas
+
+
+@dataclass
+class Areas:
+    """Study areas and their latent structure."""
+
+    kom: np.ndarray  # kommune code per area
+    region: np.ndarray  # region code per area
+    reg_idx: np.ndarray  # 0..4
+    area_id: np.ndarray  # string ids
+    name: np.ndarray
+    d: np.ndarray  # latent deprivation, N(0, 1)
+    e: np.ndarray  # latent non-Western concentration
+    size: np.ndarray  # target residents
+    turnover: np.ndarray  # yearly probability that a household moves out
+    comp: dict[str, np.ndarray]  # family -> (n_areas, n_years) additive component
+    comp_dyn: np.ndarray  # time-varying part of the labour component (trend + AR)
+    theta: np.ndarray  # youth-education area effect (probability scale)
+
+    @property
+    def n(self) -> int:
+        return len(self.kom)
+
+
+REGIONS = np.array([1081, 1082, 1083, 1084, 1085])
+
+
+def year_shocks(years: np.ndarray) -> dict[str, np.ndarray]:
+    """Common year effects (probability scale) by family, shared by everyone."""
+    y = years.astype(float)
+    # Labour: the 2009-2012 recession and the recovery after (outside share up ~2-3 pp).
+    out = np.interp(
+        y,
+        [2000, 2007, 2008, 2010, 2013, 2019, 2020, 2022, 2040],
+        [0.0, -0.015, -0.015, 0.02, 0.02, -0.015, 0.0, -0.02, -0.02],
+    )
+    # Youth charges fell substantially (CFBU 2015, VIVE 2019; Kraka 2018: as much in the areas
+    # as elsewhere); additive, so that trends are parallel in levels.
+    ch = np.interp(y, [2000, 2005, 2024, 2040], [0.012, 0.012, -0.012, -0.012])
+    cv = np.interp(y, [2000, 2005, 2024, 2040], [0.001, 0.001, -0.001, -0.001])
+    pl = np.interp(y, [2000, 2040], [0.0, 0.0])
+    return {"out": out, "ch": ch, "cv": cv, "pl": pl}
+
+
+def make_areas(rng: np.random.Generator, cfg: Config) -> Areas:
+    kom = kommuner()
+    n = cfg.n_areas
+    codes = kom["kommune_code"].to_numpy()
+    w = kom["weight"].to_numpy()
+    k_idx = _choice(rng, np.arange(len(codes)), w, n)
+    k_idx = np.sort(k_idx)
+    kom_code = codes[k_idx]
+    region = kom["region_code"].to_numpy()[k_idx]
+    # id = kommune code and running number within the kommune
+    first = np.r_[0, np.flatnonzero(np.diff(kom_code)) + 1]
+    within = np.arange(n) - np.repeat(first, np.diff(np.r_[first, n])) + 1
+    area_id = np.array([f"a{c:03d}-{j:02d}" for c, j in zip(kom_code, within, strict=True)])
+    names = kom["kommune"].to_numpy()[k_idx]
+    name = np.array([f"{k} område {j}" for k, j in zip(names, within, strict=True)])
+    big = np.isin(kom_code, [101, 751, 461, 851]) | ((region == 1084) & (kom_code <= 190))
+    d = rng.standard_normal(n) + 0.25 * big
+    e = 0.7 * d + 0.7 * rng.standard_normal(n) + 0.35 * (region == 1084)
+    size = np.exp(np.log(1500.0) + 0.5 * rng.standard_normal(n)) * np.where(big, 1.2, 1.0)
+    size = np.clip(size, 900, 9500)
+    turnover = np.clip(0.10 + 0.012 * d + 0.015 * rng.standard_normal(n), 0.05, 0.2)
+
+    years = np.arange(cfg.y0, cfg.y1 + 1)
+    t_mid = (cfg.y0 + cfg.y1) / 2
+    shocks = year_shocks(years)
+    reg_idx = np.searchsorted(REGIONS, region)
+    n_kom = len(codes)
+    # family: (deprivation loading, area sd, kommune sd, trend sd per year, AR innovation sd)
+    spec = {
+        "out": (0.035, 0.02, 0.01, 0.0015, 0.012),
+        "ch": (0.016, 0.008, 0.004, 0.0006, 0.008),
+        "cv": (0.006, 0.002, 0.001, 0.0001, 0.0012),
+        "pl": (0.003, 0.002, 0.001, 0.0001, 0.0015),
+    }
+    comp: dict[str, np.ndarray] = {}
+    comp_dyn = np.zeros((n, len(years)))
+    for fam, (load, sd_a, sd_k, sd_tr, sd_ar) in spec.items():
+        alpha = load * d + sd_a * rng.standard_normal(n)
+        kappa = (sd_k * rng.standard_normal(n_kom))[k_idx]
+        trend = sd_tr * rng.standard_normal(n)
+        ar = np.zeros((n, len(years)))
+        innov = sd_ar * rng.standard_normal((n, len(years)))
+        rho = 0.6
+        ar[:, 0] = innov[:, 0] / np.sqrt(1 - rho**2)
+        for t in range(1, len(years)):  # loop over years only (AR(1) recursion)
+            ar[:, t] = rho * ar[:, t - 1] + innov[:, t]
+        dyn = trend[:, None] * (years[None, :] - t_mid) + ar
+        comp[fam] = (alpha + kappa)[:, None] + shocks[fam][None, :] + dyn
+        if fam == "out":
+            comp_dyn = dyn
+    theta = -0.03 * d + 0.02 * rng.standard_normal(n)
+    return Areas(
+        kom_code, region, reg_idx, area_id, name, d, e, size, turnover, comp, comp_dyn, theta
+    )
+
+
+# --------------------------------------------------------------------------- interventions
+
+
+@dataclass
+class Programs:
+    """Intervention spells and the derived area x year activity."""
+
+    spells: pd.DataFrame  # interventions-table rows (before transformations are added)
+    active: dict[str, np.ndarray]  # kind -> (n_areas, n_years) bool
+    mult: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # area multipliers
+
+
+def make_programs(rng: np.random.Generator, cfg: Config, areas: Areas) -> Programs:
+    n, y0, y1 = areas.n, cfg.y0, cfg.y1
+    years = np.arange(y0, y1 + 1)
+    active = {k: np.zeros((n, len(years)), dtype=bool) for k in KINDS}
+    rows: list[dict[str, object]] = []
+
+    def mark(kind: str, idx: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        # end = -1 means ongoing
+        last = np.where(end < 0, y1, end)
+        on = (years[None, :] >= start[:, None]) & (years[None, :] <= last[:, None])
+        np.logical_or.at(active[kind], idx, on)
+
+    previous = np.zeros(n, dtype=bool)
+    for label, starts, share in LBF_ROUNDS:
+        s_years = np.array(list(starts))
+        s_p = np.array(list(starts.values()))
+        score = areas.d + 0.8 * previous + 0.6 * rng.standard_normal(n)
+        if cfg.selection == "dynamic":
+            ref = int(np.clip(s_years.min() - 1 - y0, 0, len(years) - 1))
+            score = score + areas.comp_dyn[:, ref] / 0.015
+        n_grant = round(share * n)
+        chosen = np.sort(np.argsort(-score, kind="stable")[:n_grant])
+        start = _choice(rng, s_years, s_p, n_grant)
+        keep = (start >= y0) & (start <= y1)
+        chosen, start = chosen[keep], start[keep]
+        end = start + PLAN_YEARS - 1
+        mark("lbf_helhedsplan", chosen, start, end)
+        previous = np.zeros(n, dtype=bool)
+        previous[chosen] = True
+        focus = LBF_FOCUS[label]
+        n_focus = rng.integers(2, len(focus) + 1, size=len(chosen))
+        for a, s, e, nf in zip(chosen, start, end, n_focus, strict=True):
+            rows.append(
+                {
+                    "intervention_id": f"lbf-{label[:4]}-{areas.area_id[a]}",
+                    "area_id": areas.area_id[a],
+                    "kommune_code": int(areas.kom[a]),
+                    "scope": "area",
+                    "kind": "lbf_helhedsplan",
+                    "funder": "lbf" if label < "2019" else "both",
+                    "funding_round": label,
+                    "start_year": int(s),
+                    "end_year": int(e) if e <= y1 else -1,
+                    "focus_areas": ";".join(focus[:nf]),
+                }
+            )
+
+    kom_codes = np.unique(areas.kom)
+    area_kom_idx = np.searchsorted(kom_codes, areas.kom)
+    n_areas_kom = np.bincount(area_kom_idx)
+    lo, hi = max(y0 + 1, 2007), min(y1, 2021)
+    for kind in KERNEDRIFT_KINDS:
+        if lo > hi:
+            break
+        # Kommune-wide efforts: more likely in kommuner with several study areas.
+        p_kom = np.clip(0.06 * np.sqrt(n_areas_kom), 0, 0.5)
+        kw = np.flatnonzero(rng.random(len(kom_codes)) < p_kom)
+        kw_start = rng.integers(lo, hi + 1, size=len(kw))
+        kw_end = np.where(rng.random(len(kw)) < 0.6, -1, kw_start + rng.integers(3, 9, len(kw)))
+        kw_end = np.where(kw_end > y1, -1, kw_end)
+        for j, (k, s, e) in enumerate(zip(kw, kw_start, kw_end, strict=True)):
+            in_kom = np.flatnonzero(area_kom_idx == k)
+            mark(kind, in_kom, np.full(len(in_kom), s), np.full(len(in_kom), e))
+            rows.append(
+                {
+                    "intervention_id": f"kd-{kind}-k{kom_codes[k]:03d}-{j:02d}",
+                    "area_id": "",
+                    "kommune_code": int(kom_codes[k]),
+                    "scope": "kommune",
+                    "kind": kind,
+                    "funder": "kommune",
+                    "funding_round": "",
+                    "start_year": int(s),
+                    "end_year": int(e),
+                    "focus_areas": KERNEDRIFT_FOCUS[kind],
+                }
+            )
+        # Area-specific efforts, mildly targeted at deprived areas.
+        p_area = np.clip(0.07 * (1 + 0.6 * (areas.d > 0.5)), 0, 1)
+        ar = np.flatnonzero(rng.random(n) < p_area)
+        ar_start = rng.integers(lo, hi + 1, size=len(ar))
+        ar_end = np.where(rng.random(len(ar)) < 0.5, -1, ar_start + rng.integers(3, 9, len(ar)))
+        ar_end = np.where(ar_end > y1, -1, ar_end)
+        mark(kind, ar, ar_start, ar_end)
+        for a, s, e in zip(ar, ar_start, ar_end, strict=True):
+            rows.append(
+                {
+                    "intervention_id": f"kd-{kind}-{areas.area_id[a]}",
+                    "area_id": areas.area_id[a],
+                    "kommune_code": int(areas.kom[a]),
+                    "scope": "area",
+                    "kind": kind,
+                    "funder": "kommune",
+                    "funding_round": "",
+                    "start_year": int(s),
+                    "end_year": int(e),
+                    "focus_areas": KERNEDRIFT_FOCUS[kind],
+                }
+            )
+    spells = pd.DataFrame(rows)
+    progs = Programs(spells, active)
+    # One standard-normal draw per area for every (kind, outcome) pair in a fixed order, so
+    # that worlds with different effects share every other random number (the same Y(0)).
+    z_all = rng.standard_normal((len(KINDS), len(OUTCOME_FAMILY), n))
+    for (kind, outcome), eff in cfg.effects.items():
+        z = z_all[KINDS.index(kind), list(OUTCOME_FAMILY).index(outcome)]
+        progs.mult[(kind, outcome)] = np.exp(eff.area_sd * z - eff.area_sd**2 / 2)
+    return progs
+
+
+# --------------------------------------------------------------------------- population
+
+
+@dataclass
+class Persons:
+    """Every person of the superset world (both candidates of transformable tenancies)."""
+
+    birth: np.ndarray  # int16
+    female: np.ndarray  # bool
+    herk: np.ndarray  # int8: 1 Danish, 2 Western, 3 non-Western
+    immig: np.ndarray  # bool: immigrated as an adult
+    s: np.ndarray  # float32 socio-economic latent
+    pe: np.ndarray  # int8 parental education: 0 basic, 1 youth, 2 higher
+    area: np.ndarray  # int16 study area (-1: reference population)
+    kom: np.ndarray  # int16 kommune of residence (constant)
+    reg: np.ndarray  # int8 region index
+    in_start: np.ndarray  # int16 first year in the area
+    in_end: np.ndarray  # int16 last year in the area (< in_start: never)
+    out_start: np.ndarray  # int16 first year followed outside the areas
+    out_end: np.ndarray  # int16 last year followed outside (< out_start: not followed)
+    alive_end: np.ndarray  # int16 last year alive
+    ten: np.ndarray  # int32 tenancy (-1: reference population)
+    cand: np.ndarray  # int8 0 always, 1 ordinary candidate, 2 rich candidate
+    theta: np.ndarray  # float32 childhood-area effect on youth education
+    # education path
+    u_comp: np.ndarray
+    p25: np.ndarray  # float32 baseline probability of youth education by 25 (no exposure)
+    ylev: np.ndarray  # int8 20 gymnasial / 30 vocational
+    age_done: np.ndarray  # int8 completion age
+    age_drop: np.ndarray  # int8 dropout age of non-completers
+    hi: np.ndarray  # bool continues to higher education (if completer)
+    hi_start: np.ndarray  # int8
+    hi_end: np.ndarray  # int8
+    hi_lev: np.ndarray  # int8 40/50/70
+    unknown: np.ndarray  # bool education unknown (immigrated as adult)
+    # labour, crime, placements
+    x_emp: np.ndarray  # float32 person part of the outside-work log-odds
+    wage: np.ndarray  # float32 person wage effect (log)
+    risk: np.ndarray  # float32 relative crime risk
+    q_pl: np.ndarray  # float32 placement probability (children)
+
+    @property
+    def n(self) -> int:
+        return len(self.birth)
+
+
+@dataclass
+class Tenancies:
+    area: np.ndarray
+    start: np.ndarray
+    end: np.ndarray  # may exceed y1
+    u_mix: np.ndarray  # uniform deciding the rich candidate after a transformation
+
+
+def make_tenancies(rng: np.random.Generator, cfg: Config, areas: Areas) -> Tenancies:
+    n_dw = np.maximum(np.round(areas.size / 2.25).astype(np.int64), 1)
+    dw_area = np.repeat(np.arange(areas.n), n_dw)
+    p = areas.turnover[dw_area]
+    k = int(cfg.n_years * 0.45) + 4
+    dur = rng.geometric(p[:, None], size=(len(p), k))
+    ends = cfg.y0 - 1 + np.cumsum(dur, axis=1)
+    # Extend dwellings whose k tenancies end before the last year (rare; a loop over batches).
+    while ends[:, -1].min() < cfg.y1:
+        more = rng.geometric(p[:, None], size=(len(p), k))
+        ends = np.hstack([ends, ends[:, -1:] + np.cumsum(more, axis=1)])
+        dur = np.hstack([dur, more])
+    starts = ends - dur + 1
+    keep = starts <= cfg.y1
+    t_area = np.broadcast_to(dw_area[:, None], keep.shape)[keep]
+    t_start, t_end = starts[keep], ends[keep]
+    return Tenancies(
+        t_area, t_start.astype(np.int16), t_end.astype(np.int32), rng.random(len(t_area))
+    )
+
+
+def _pe_from_s(rng: np.random.Generator, s: np.ndarray, immig: np.ndarray) -> np.ndarray:
+    p_hi = np.where(immig, 0.15, _logistic(-1.1 + 0.8 * s))
+    p_ba = np.where(immig, 0.55, _logistic(-0.9 - 0.8 * s))
+    u = rng.random(len(s))
+    return np.where(u < p_ba, 0, np.where(u < p_ba + p_hi, 2, 1)).astype(np.int8)
+
+
+def _draw_households(
+    rng: np.random.Generator,
+    areas: Areas,
+    t_idx: np.ndarray,
+    tens: Tenancies,
+    ref_year: np.ndarray,
+    rich: bool,
+) -> dict[str, np.ndarray]:
+    """Household members (adults and children present at move-in, or at the first year)."""
+    a = tens.area[t_idx]
+    h = len(t_idx)
+    shift = -1.5 if rich else 0.0
+    nonw = rng.random(h) < _logistic(-2.1 + 1.2 * areas.e[a] + 0.035 * (ref_year - 2005) + shift)
+    western = ~nonw & (rng.random(h) < 0.04)
+    s_h = -0.45 * areas.d[a] - 0.25 * nonw + (1.3 if rich else 0.0) + rng.standard_normal(h)
+    elderly = rng.random(h) < np.where(nonw, 0.06, 0.13)
+    head_age = np.where(
+        elderly, rng.integers(65, 91, h), np.minimum(19 + rng.gamma(2.0, 9.0, h), 64)
+    ).astype(np.int64)
+    p_couple = np.clip(
+        0.42 - 0.06 * areas.d[a] + 0.18 * nonw + 0.1 * rich + 0.1 * elderly, 0.1, 0.9
+    )
+    couple = rng.random(h) < p_couple
+    lam = (0.55 + 0.35 * couple + 0.8 * nonw) * (0.6 if rich else 1.0)
+    lam = lam * np.where((head_age >= 25) & (head_age <= 50), 1.0, 0.4) * ~elderly
+    n_kids = np.minimum(rng.poisson(lam), 5) * (head_age <= 56)
+    n_adults = 1 + couple
+    size = n_adults + n_kids
+    hh = np.repeat(np.arange(h), size)
+    pos = np.arange(len(hh)) - np.repeat(np.cumsum(size) - size, size)
+    is_adult = pos < n_adults[hh]
+    is_partner = pos == 1
+    is_partner &= is_adult
+    # ages: head, partner around the head's age, children below the head's age minus 18
+    kid_max = np.maximum(np.minimum(24, head_age - 18), 0)[hh]
+    kid_age = np.floor(rng.random(len(hh)) * (kid_max + 1)).astype(np.int64)
+    partner_age = np.clip(head_age[hh] + np.round(rng.normal(-2, 3, len(hh))), 18, 95)
+    age = np.where(is_adult, np.where(is_partner, partner_age, head_age[hh]), kid_age)
+    single_parent = (~couple & (n_kids > 0))[hh]
+    head_female = rng.random(len(hh)) < np.where(single_parent, 0.85, 0.55)
+    kid_female = rng.random(len(hh)) < 0.49
+    # couples: a male head and a female partner; single heads by the draw above
+    female = np.where(is_adult, np.where(is_partner, True, ~couple[hh] & head_female), kid_female)
+    leave = _choice(rng, np.arange(18, 27), np.array([8, 15, 20, 18, 14, 10, 7, 5, 3.0]), len(hh))
+    leave = np.where(~is_adult & (age >= leave), age + 1, leave)
+    herk = np.where(nonw, 3, np.where(western, 2, 1))[hh].astype(np.int8)
+    immig = is_adult & (herk > 1) & (rng.random(len(hh)) < np.where(herk == 3, 0.8, 0.5))
+    s = s_h[hh] + rng.normal(0, np.where(is_adult, 0.5, 0.7))
+    return {
+        "hh": hh,
+        "t_idx": t_idx[hh],
+        "age": age,
+        "female": female,
+        "is_adult": is_adult,
+        "leave": leave,
+        "herk": herk,
+        "immig": immig,
+        "s": s,
+        "s_h": s_h[hh],
+        "nonw_h": nonw[hh],
+        "ref_year": ref_year[hh],
+    }
+
+
+def make_population(
+    rng: np.random.Generator, cfg: Config, areas: Areas, tens: Tenancies
+) -> Persons:
+    y0, y1 = cfg.y0, cfg.y1
+    n_t = len(tens.area)
+    ref_year = np.maximum(tens.start, y0).astype(np.int64)
+    parts = [(_draw_households(rng, areas, np.arange(n_t), tens, ref_year, False), 0)]
+    rich_from = max(TRANSFORM_FIRST, y0 + 1)
+    if cfg.transformation_mix > 0 and rich_from <= y1:
+        late = np.flatnonzero(tens.start >= rich_from)
+        parts.append((_draw_households(rng, areas, late, tens, ref_year[late], True), 2))
+    cols: dict[str, list[np.ndarray]] = {}
+    for part, cand in parts:
+        c = np.full(len(part["hh"]), cand, dtype=np.int8)
+        if cand == 0:
+            c[tens.start[part["t_idx"]] >= rich_from] = 1
+        part["cand"] = c
+        # births during the tenancy to households with a woman aged 18-41
+        mother = part["is_adult"] & part["female"] & (part["age"] >= 18) & (part["age"] <= 41)
+        t_end = np.minimum(tens.end[part["t_idx"]], y1)
+        fert_last = np.minimum(t_end, part["ref_year"] + (42 - part["age"]))
+        n_years = np.where(mother, np.maximum(fert_last - part["ref_year"] + 1, 0), 0)
+        rate = np.where(part["nonw_h"], 0.085, 0.055) * (0.9 if cand == 2 else 1.0)
+        n_birth = np.minimum(rng.poisson(rate * n_years), 3)
+        mom = np.repeat(np.arange(len(mother)), n_birth)
+        b_year = part["ref_year"][mom] + np.floor(rng.random(len(mom)) * n_years[mom])
+        nb = len(mom)
+        leave_b = _choice(rng, np.arange(18, 27), np.array([8, 15, 20, 18, 14, 10, 7, 5, 3.0]), nb)
+        part_b = {
+            "hh": part["hh"][mom],
+            "t_idx": part["t_idx"][mom],
+            "age": np.zeros(nb, np.int64),
+            "female": rng.random(nb) < 0.49,
+            "is_adult": np.zeros(nb, bool),
+            "leave": leave_b,
+            "herk": np.where(part["herk"][mom] == 1, 1, part["herk"][mom]).astype(np.int8),
+            "immig": np.zeros(nb, bool),
+            "s": part["s_h"][mom] + rng.normal(0, 0.7, nb),
+            "s_h": part["s_h"][mom],
+            "nonw_h": part["nonw_h"][mom],
+            "ref_year": b_year.astype(np.int64),
+            "cand": part["cand"][mom],
+        }
+        for key in (
+            "hh",
+            "t_idx",
+            "age",
+            "female",
+            "is_adult",
+            "leave",
+            "herk",
+            "immig",
+            "s",
+            "ref_year",
+            "cand",
+        ):
+            cols.setdefault(key, []).extend([part[key], part_b[key]])
+        # household id unique across parts
+        cols.setdefault("hh_uid", []).extend(
+            [part["hh"] + (0 if cand == 0 else 10**8), part_b["hh"] + (0 if cand == 0 else 10**8)]
+        )
+    P = {k: np.concatenate(v) for k, v in cols.items()}
+    n = len(P["age"])
+    t_idx = P["t_idx"]
+    area = tens.area[t_idx]
+    birth = P["ref_year"] - P["age"]
+    in_start = P["ref_year"]
+    in_end = np.where(
+        P["is_adult"], tens.end[t_idx], np.minimum(tens.end[t_idx], birth + P["leave"] - 1)
+    )
+    death_age = np.clip(rng.normal(82, 8, n), 45, 104).round()
+    alive_end = birth + death_age
+    alive_end = np.minimum(
+        np.maximum(alive_end, in_start + rng.geometric(0.12, n) - 1), birth + 110
+    )
+    left_alive = (in_end < alive_end) & (in_end < y1)
+    in_end = np.minimum(in_end, alive_end)
+    # Persons who leave a study area before 26 are followed outside until the year they turn 25
+    # (enough for the youth outcomes by 25); older movers leave the simulated registers.
+    followed = left_alive & (in_end + 1 - birth <= 25)
+    out_start = np.where(followed, in_end + 1, 0)
+    out_end = np.where(followed, np.minimum(np.minimum(alive_end, y1), birth + 25), -1)
+    in_end = np.minimum(in_end, y1)
+
+    # Reference population outside the study areas, by region (for regional income means and
+    # national comparison levels).
+    kom = kommuner()
+    reg_sizes = np.bincount(areas.reg_idx, weights=areas.size, minlength=5)
+    n_ref = np.where(reg_sizes > 0, np.maximum(1500, cfg.reference_ratio * reg_sizes), 0)
+    n_ref = n_ref.astype(np.int64)
+    r_reg = np.repeat(np.arange(5), n_ref)
+    nr = len(r_reg)
+    # Reference persons are drawn aged 0-64 at the start (older persons enter no indicator);
+    # they are better off than the study areas' residents, as the rest of a region is.
+    ages = _choice(
+        rng,
+        np.arange(65),
+        np.ones(65),
+        nr,
+    )
+    r_birth0 = y0 - ages
+    # yearly births keep the age structure
+    n_new = np.round(n_ref / 65 * (y1 - y0)).astype(np.int64)  # one birth cohort a year
+    new_reg = np.repeat(np.arange(5), n_new)
+    new_birth = rng.integers(y0 + 1, y1 + 1, len(new_reg)) if y1 > y0 else np.zeros(0, np.int64)
+    r_reg = np.r_[r_reg, new_reg]
+    r_birth = np.r_[r_birth0, new_birth]
+    nr = len(r_reg)
+    r_female = rng.random(nr) < 0.5
+    r_nonw = rng.random(nr) < 0.07
+    r_west = ~r_nonw & (rng.random(nr) < 0.05)
+    r_herk = np.where(r_nonw, 3, np.where(r_west, 2, 1)).astype(np.int8)
+    r_immig = (r_herk > 1) & (y0 - r_birth >= 18) & (rng.random(nr) < 0.7)
+    r_s = 0.8 + rng.standard_normal(nr)
+    r_death = np.clip(rng.normal(82, 8, nr), 45, 104).round()
+    r_alive = np.maximum(r_birth + r_death, np.maximum(y0, r_birth) + rng.geometric(0.12, nr) - 1)
+    r_alive = np.minimum(r_alive, r_birth + 110)
+    codes = kom["kommune_code"].to_numpy()
+    k_reg = np.searchsorted(REGIONS, kom["region_code"].to_numpy())
+    r_kom = np.zeros(nr, np.int64)
+    for r in range(5):  # loop over the five regions
+        sel = np.flatnonzero(r_reg == r)
+        if len(sel):
+            in_r = np.flatnonzero(k_reg == r)
+            r_kom[sel] = _choice(rng, codes[in_r], kom["weight"].to_numpy()[in_r], len(sel))
+
+    def cat(a: np.ndarray, b: np.ndarray, dtype: type) -> np.ndarray:
+        return np.concatenate([np.asarray(a), np.asarray(b)]).astype(dtype)
+
+    N = n + nr
+    birth_all = cat(birth, r_birth, np.int16)
+    herk_all = cat(P["herk"], r_herk, np.int8)
+    immig_all = cat(P["immig"], r_immig, bool)
+    s_all = cat(P["s"], r_s, np.float32)
+    female_all = cat(P["female"], r_female, bool)
+    area_all = cat(area, np.full(nr, -1), np.int16)
+    persons = Persons(
+        birth=birth_all,
+        female=female_all,
+        herk=herk_all,
+        immig=immig_all,
+        s=s_all,
+        pe=np.zeros(N, np.int8),
+        area=area_all,
+        kom=cat(areas.kom[area], r_kom, np.int16),
+        reg=cat(areas.reg_idx[area], r_reg, np.int8),
+        in_start=cat(in_start, np.zeros(nr), np.int16),
+        in_end=cat(in_end, np.full(nr, -1), np.int16),
+        out_start=cat(out_start, np.maximum(y0, r_birth), np.int16),
+        out_end=cat(out_end, np.minimum(r_alive, y1), np.int16),
+        alive_end=cat(alive_end, r_alive, np.int16),
+        ten=cat(t_idx, np.full(nr, -1), np.int32),
+        cand=cat(P["cand"], np.zeros(nr), np.int8),
+        theta=np.zeros(N, np.float32),
+        u_comp=rng.random(N).astype(np.float32),
+        p25=np.zeros(N, np.float32),
+        ylev=np.zeros(N, np.int8),
+        age_done=np.zeros(N, np.int8),
+        age_drop=np.zeros(N, np.int8),
+        hi=np.zeros(N, bool),
+        hi_start=np.zeros(N, np.int8),
+        hi_end=np.zeros(N, np.int8),
+        hi_lev=np.zeros(N, np.int8),
+        unknown=np.zeros(N, bool),
+        x_emp=np.zeros(N, np.float32),
+        wage=np.zeros(N, np.float32),
+        risk=np.zeros(N, np.float32),
+        q_pl=np.zeros(N, np.float32),
+    )
+    # childhood area effect for persons who lived in a study area before 18
+    child_in = (area_all >= 0) & (persons.in_start.astype(np.int64) - birth_all < 18)
+    persons.theta[child_in] = areas.theta[area_all[child_in]]
+    _education_paths(rng, persons, P, n)
+    _latent_outcomes(rng, persons)
+    return persons
+
+
+def _education_paths(
+    rng: np.random.Generator, ps: Persons, P: dict[str, np.ndarray], n_hh_persons: int
+) -> None:
+    """Youth-education path of every person; parents' education gives children's background."""
+    N = ps.n
+    s = ps.s.astype(np.float64)
+    birth = ps.birth.astype(np.float64)
+    is_adult = np.r_[P["is_adult"], np.ones(N - n_hh_persons, bool)]
+    # Own parental education for adults and the reference population: from their latent.
+    pe_own = _pe_from_s(rng, s, ps.immig)
+    gym = rng.random(N) < np.clip(0.35 + 0.08 * s, 0.1, 0.9)
+    ps.ylev[:] = np.where(gym, 20, 30)
+    a_gym = _choice(rng, np.array([19, 20, 21]), np.array([0.75, 0.2, 0.05]), N)
+    a_voc = _choice(rng, np.arange(20, 26), np.array([0.25, 0.25, 0.2, 0.15, 0.1, 0.05]), N)
+    ps.age_done[:] = np.where(gym, a_gym, a_voc)
+    ps.age_drop[:] = _choice(rng, _DROP_AGES, _DROP_P, N)
+    ps.hi_start[:] = ps.age_done + _choice(rng, np.array([0, 1, 2]), np.array([0.4, 0.35, 0.25]), N)
+    lev = _choice(rng, np.array([40, 50, 70]), np.array([0.15, 0.55, 0.30]), N)
+    ps.hi_lev[:] = lev
+    ps.hi_end[:] = ps.hi_start + np.where(lev == 40, 2, np.where(lev == 50, 4, 5))
+    ps.unknown[:] = ps.immig & (rng.random(N) < 0.55)
+    u_hi = rng.random(N)
+    # cohort trend in youth education: 74 -> 81 % at 20 for the 1988-1993 cohorts (E04)
+    trend = np.interp(birth, [1950, 1986, 1993, 2005], [-0.144, 0.0, 0.098, 0.146])
+    base = 0.57 + 0.05 * s + 0.05 * ps.female - 0.05 * ps.immig + trend + ps.theta
+
+    def p25_for(pe: np.ndarray) -> np.ndarray:
+        return np.clip(base + 0.10 * (pe == 1) + 0.20 * (pe == 2), 0.03, 0.98)
+
+    # adults (and the reference population): their own background
+    ps.pe[:] = pe_own
+    p_adult = p25_for(pe_own)
+    comp = ps.u_comp < p_adult
+    p_hi = np.clip(0.2 + 0.35 * gym + 0.1 * (pe_own == 2) + 0.05 * s, 0, 0.9)
+    ps.hi[:] = u_hi < p_hi
+    final = np.where(ps.unknown | ~comp, 10, np.where(ps.hi, ps.hi_lev, ps.ylev))
+    cat = np.where(final >= 40, 2, np.where(final >= 20, 1, 0))
+    # children of households: background = the highest education of the household's adults
+    hh = P["hh_uid"]
+    kids = np.flatnonzero(~is_adult[:n_hh_persons])
+    adults = np.flatnonzero(is_adult[:n_hh_persons])
+    uid, inv = np.unique(hh, return_inverse=True)
+    best = np.zeros(len(uid), np.int8)
+    np.maximum.at(best, inv[adults], cat[adults].astype(np.int8))
+    ps.pe[kids] = best[inv[kids]]
+    # reference-population children keep the background drawn from their latent
+    ps.p25[:] = p25_for(ps.pe)
+    ps.hi[:] = u_hi < np.clip(0.2 + 0.35 * gym + 0.1 * (ps.pe == 2) + 0.05 * s, 0, 0.9)
+
+
+def _latent_outcomes(rng: np.random.Generator, ps: Persons) -> None:
+    N = ps.n
+    s = ps.s.astype(np.float64)
+    nonw = ps.herk == 3
+    ps.x_emp[:] = -1.45 - 0.6 * s + 0.5 * ps.immig + 0.3 * (nonw & ps.female)
+    ps.wage[:] = 0.45 * s + rng.normal(0, 0.25, N) - 0.3 * ps.immig
+    ps.risk[:] = (
+        np.exp(rng.normal(0, 0.7, N) - 0.245)
+        * np.where(ps.female, 0.4, 1.6)
+        * np.exp(-0.3 * s)
+        * np.where(nonw, 1.25, 1.0)
+    )
+    ps.q_pl[:] = np.clip(0.006 * np.exp(rng.normal(0, 1.0, N) - 0.5 - 0.6 * s), 0, 0.6)
+
+
+# --------------------------------------------------------------------------- person-years
+
+
+@dataclass
+class Rows:
+    """Person-years of the superset world, sorted by person, then year."""
+
+    pid: np.ndarray  # int32
+    year: np.ndarray  # int16
+    area: np.ndarray  # int16, -1 outside the study areas
+    age: np.ndarray  # int16 (year - birth year)
+
+    @property
+    def n(self) -> int:
+        return len(self.pid)
+
+
+def expand_rows(ps: Persons) -> Rows:
+    l1 = np.where(ps.area >= 0, np.maximum(ps.in_end.astype(np.int32) - ps.in_start + 1, 0), 0)
+    l2 = np.maximum(ps.out_end.astype(np.int32) - ps.out_start + 1, 0)
+    length = l1 + l2
+    pid = np.repeat(np.arange(ps.n, dtype=np.int32), length)
+    start = np.cumsum(length) - length
+    # year = first year of the person's span + position within it
+    j = np.arange(len(pid), dtype=np.int32)
+    j -= np.repeat(start.astype(np.int32), length)
+    l1_r = np.repeat(l1.astype(np.int32), length)
+    second = j >= l1_r
+    base = np.repeat(ps.in_start, length)
+    base[second] = np.repeat(ps.out_start.astype(np.int32) - l1, length)[second]
+    year = (base + j).astype(np.int16)
+    area = np.repeat(ps.area, length)
+    area[second] = -1
+    age = year - np.repeat(ps.birth, length)
+    return Rows(pid, year, area, age)
+
+
+@dataclass
+class Timeline:
+    """Per area: cumulative count of active years and the last active year up to each year."""
+
+    cum: np.ndarray  # (n_areas, T + 1), cum[:, i] = active years among the first i years
+    last: np.ndarray  # (n_areas, T) last active year <= year, 0 if none
+
+    @classmethod
+    def of(cls, active: np.ndarray, y0: int) -> Timeline:
+        n, t = active.shape
+        cum = np.zeros((n, t + 1), np.int32)
+        cum[:, 1:] = np.cumsum(active, axis=1)
+        years = np.where(active, np.arange(y0, y0 + t)[None, :], 0)
+        return cls(cum, np.maximum.accumulate(years, axis=1))
+
+
+def exposure(
+    tl: Timeline, ps: Persons, rows: Rows, idx: np.ndarray, y0: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Years of exposure up to each row and years since the last exposed year (rows ``idx``)."""
+    p = rows.pid[idx]
+    a = ps.area[p].astype(np.int64)
+    s = ps.in_start[p].astype(np.int64)
+    t_eff = np.minimum(rows.year[idx], ps.in_end[p]).astype(np.int64)
+    e = tl.cum[a, t_eff - y0 + 1] - tl.cum[a, s - y0]
+    last = tl.last[a, t_eff - y0]
+    gap = np.where(last >= s, rows.year[idx] - last, 0)
+    return e, gap
+
+
+def exposure_before_18(
+    tl: Timeline, ps: Persons, persons: np.ndarray, y0: int, y1: int
+) -> np.ndarray:
+    """Years before age 18 lived in the person's area while the activity was on."""
+    a = ps.area[persons].astype(np.int64)
+    s = ps.in_start[persons].astype(np.int64)
+    stop = np.minimum(np.minimum(ps.in_end[persons], ps.birth[persons] + 17), y1).astype(np.int64)
+    ok = stop >= s
+    stop_c = np.clip(stop, y0 - 1, y1)
+    e = tl.cum[a, stop_c - y0 + 1] - tl.cum[a, np.clip(s, y0, y1) - y0]
+    return np.where(ok, e, 0)
+
+
+@dataclass
+class Outcome:
+    """Per-person-year register values of rows ``idx``."""
+
+    hf: np.ndarray  # int16 HFAUDD_NIVEAU
+    udd: np.ndarray  # int16 UDD_IGANG
+    socio: np.ndarray  # int16 SOCIO13 (0 for ages under 15)
+    income: np.ndarray  # float64 PERINDKIALT (0 under 15)
+    charged: np.ndarray  # bool, ages 15-25: at least one (non-traffic) charge
+    conv: np.ndarray  # bool, ages 18+: convicted (penal code, weapons, drugs)
+    placed: np.ndarray  # bool, ages 0-17: placed out of home
+
+
+# Age profiles indexed by age (0-149): charges 15-25, convictions 18+, outside work, wages.
+_AGE_CH = np.r_[
+    np.zeros(15), [0.8, 1.0, 1.2, 1.25, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7, 0.6], np.zeros(124)
+].astype(np.float32)
+_AGE_CV = np.r_[
+    np.zeros(18),
+    np.full(7, 1.8),
+    np.full(10, 1.1),
+    np.full(15, 0.6),
+    np.full(15, 0.25),
+    np.full(85, 0.05),
+].astype(np.float32)
+_AGE_EMP = np.r_[
+    np.full(18, 0.8),
+    np.full(7, 0.4),
+    np.full(5, 0.1),
+    np.zeros(25),
+    np.full(5, 0.3),
+    np.full(5, 0.8),
+    np.zeros(85),
+].astype(np.float32)
+_AGE_WAGE = np.r_[np.full(18, 0.15), np.full(7, 0.55), np.full(5, 0.85), np.ones(120)].astype(
+    np.float32
+)
+
+
+# Lookup tables over the 65,536 values of a 16-bit lane: the uniform, a scrambled copy of it
+# (an odd multiplier is a bijection modulo 2**16) and the standard-normal quantile.
+_K16 = np.arange(65536, dtype=np.uint32)
+_U16 = ((_K16.astype(np.float64) + 0.5) / 65536.0).astype(np.float32)
+_SUB16 = _U16[(_K16 * np.uint32(40503) + np.uint32(12345)) & np.uint32(0xFFFF)]
+_Z16 = ndtri(_U16.astype(np.float64)).astype(np.float32)
+# SOCIO13 lookups: benefit level by code, and the codes that count as outside work/education
+_BENEFIT_TABLE = np.zeros(500, np.float32)
+for _code, _amount in _BENEFIT.items():
+    _BENEFIT_TABLE[_code] = _amount
+_IS_OUT = np.zeros(500, bool)
+_IS_OUT[_OUT_CODES] = True
+_MU_WAGE = np.zeros(100, np.float32)  # log wage level by HFAUDD_NIVEAU
+_MU_WAGE[10], _MU_WAGE[20], _MU_WAGE[30] = 12.45, 12.72, 12.72
+_MU_WAGE[40], _MU_WAGE[50], _MU_WAGE[70] = 12.95, 12.95, 13.24
+_WORK_CODE = np.full(100, 135, np.int16)  # SOCIO13 employee level by education
+_WORK_CODE[20:40], _WORK_CODE[40:70], _WORK_CODE[70:] = 134, 133, 132
+
+#: Parts of the outcome that an effect family changes (the rest is copied from the factual).
+PARTS = {"out": "labour", "neet": "labour", "ch": "crime", "cv": "crime", "pl": "placed"}
+
+
+class Engine:
+    """Computes outcomes for any subset of person-years, given the effects to apply."""
+
+    def __init__(
+        self, cfg: Config, areas: Areas, ps: Persons, rows: Rows, rng: np.random.Generator
+    ) -> None:
+        self.cfg, self.areas, self.ps, self.rows = cfg, areas, ps, rows
+        # one 64-bit draw per person-year gives four 16-bit uniforms (common random numbers):
+        # lane 0 labour status, 1 charges, 2 convictions (18+) or placements (0-17), 3 income.
+        bits = rng.integers(0, np.iinfo(np.int64).max, rows.n, dtype=np.int64)
+        self.lanes = bits.view(np.uint16).reshape(-1, 4).T.copy()  # (4, n) contiguous lanes
+        # flat index of each person-year's area-year component (outside: the extra last row)
+        n_years = cfg.n_years
+        area = np.where(rows.area >= 0, rows.area, areas.n).astype(np.int32)
+        self.ay = area * np.int32(n_years) + (rows.year - cfg.y0).astype(np.int32)
+        years = np.arange(cfg.y0, cfg.y1 + 1)
+        shocks = year_shocks(years)
+        # area components with an extra last row for persons outside the study areas
+        self.comp = {
+            f: np.vstack([areas.comp[f], shocks[f][None, :]]).astype(np.float32).ravel()
+            for f in FAMILIES
+        }
+        self.growth = (1.02 ** (years - 2015.0)).astype(np.float32)
+
+    def lane(self, idx: np.ndarray, k: int) -> np.ndarray:
+        return _U16[self.lanes[k][idx]]
+
+    def education(self, idx: np.ndarray, completed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """HFAUDD_NIVEAU and UDD_IGANG of rows ``idx``."""
+        ps = self.ps
+        age = self.rows.age[idx]
+        hf = np.full(len(idx), 10, np.int16)
+        udd = np.zeros(len(idx), np.int16)
+        udd[(age >= 6) & (age <= 15)] = 10
+        # from 16 on: the person's path (enrolment ends by 32 at the latest)
+        sel = np.flatnonzero(age >= 16)
+        p = self.rows.pid[idx[sel]]
+        a = age[sel]
+        comp = completed[p]
+        done_age = ps.age_done[p]
+        done = comp & (a >= done_age)
+        enrolled_y = np.where(comp, a < done_age, a < ps.age_drop[p])
+        hi = done & ps.hi[p]
+        hi_end = ps.hi_end[p]
+        hi_on = hi & (a >= ps.hi_start[p]) & (a < hi_end)
+        hi_done = hi & (a >= hi_end)
+        known = ~ps.unknown[p]
+        ylev, hlev = ps.ylev[p], ps.hi_lev[p]
+        hf[sel] = np.where(known, np.where(hi_done, hlev, np.where(done, ylev, 10)), 10)
+        udd[sel] = np.where(known, np.where(hi_on, hlev, np.where(enrolled_y, ylev, 0)), 0)
+        return hf, udd
+
+    def p_out(self, idx: np.ndarray, hf: np.ndarray, delta: dict[str, np.ndarray]) -> np.ndarray:
+        """Probability of being outside work/education (before truncation to (0, 1))."""
+        ps, rows = self.ps, self.rows
+        age = rows.age[idx]
+        x = ps.x_emp[rows.pid[idx]] + _AGE_EMP[age]
+        x += np.float32(0.65) * (hf == 10) - np.float32(0.55) * (hf >= 40)
+        p = np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
+        p += self.comp["out"][self.ay[idx]]
+        if "out" in delta:
+            p += delta["out"]
+        if "neet" in delta:
+            p += delta["neet"] * ((age >= 15) & (age <= 24))
+        return p
+
+    def labour(
+        self,
+        idx: np.ndarray,
+        hf: np.ndarray,
+        udd: np.ndarray,
+        delta: dict[str, np.ndarray],
+        keep_p: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """SOCIO13 and income of rows ``idx``.
+
+        Whether a person is outside work/education compares the row's uniform with
+        the probability; which status code (and so which income) a person gets within
+        the two groups uses a scrambled copy of the same uniform, so that a changed
+        probability changes only the outside/inside split (common random numbers).
+        ``keep_p`` receives the untruncated probabilities of the labour-force rows.
+        """
+        ps, rows = self.ps, self.rows
+        age = rows.age[idx]
+        socio = np.zeros(len(idx), np.int16)
+        socio[(age >= 15) & (udd > 0)] = 310
+        socio[age >= 65] = 322
+        lab = np.flatnonzero((age >= 15) & (age <= 64) & (udd == 0))
+        il = idx[lab]
+        k = self.lanes[0][il]
+        u, sub = _U16[k], _SUB16[k]
+        p = self.p_out(il, hf[lab], {f: d[lab] for f, d in delta.items()})
+        if keep_p is not None:
+            keep_p[il] = p
+        out = u < np.clip(p, 0.002, 0.998)
+        a_l = age[lab]
+        code = _WORK_CODE[hf[lab]]
+        code[(sub < 0.04) & (a_l >= 25)] = 110
+        code[sub > 0.89] = 220
+        code[sub > 0.94] = 321
+        code[(a_l >= 60) & (sub > 0.75)] = 323
+        out_code = _OUT_CODES[(sub >= 0.3).astype(np.int8) + (sub >= 0.75)]
+        socio[lab] = np.where(out, out_code, code)
+        # income (DKK), growing 2 % a year
+        inc = np.flatnonzero(age >= 15)
+        ii = idx[inc]
+        z = _Z16[self.lanes[3][ii]]
+        s_i = socio[inc]
+        income_i = _BENEFIT_TABLE[s_i] * np.exp(np.float32(0.08) * z)
+        wi = np.flatnonzero((s_i >= 100) & (s_i < 200))
+        a_i = age[inc]
+        income_i[wi] = (
+            np.exp(_MU_WAGE[hf[inc][wi]] + ps.wage[rows.pid[ii[wi]]] + np.float32(0.2) * z[wi])
+            * _AGE_WAGE[a_i[wi]]
+        )
+        st = np.flatnonzero(s_i == 310)
+        income_i[st] = np.where(a_i[st] < 18, np.float32(12_000), np.float32(95_000)) * np.exp(
+            np.float32(0.08) * z[st]
+        )
+        income = np.zeros(len(idx), np.float32)
+        income[inc] = income_i * self.growth[rows.year[ii] - self.cfg.y0]
+        return socio, income
+
+    def p_crime(
+        self, idx: np.ndarray, delta: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities of a charge and of a conviction (before truncation)."""
+        ps, rows = self.ps, self.rows
+        age = rows.age[idx]
+        ay = self.ay[idx]
+        risk = ps.risk[rows.pid[idx]]
+        p_cv = np.float32(0.011) * risk * _AGE_CV[age] + self.comp["cv"][ay]
+        p_ch = np.float32(0.045) * risk * _AGE_CH[age] + self.comp["ch"][ay]
+        if "cv" in delta:
+            p_cv += delta["cv"]
+        if "ch" in delta:
+            p_ch += delta["ch"]
+        return p_ch, p_cv
+
+    def crime(
+        self,
+        idx: np.ndarray,
+        delta: dict[str, np.ndarray],
+        keep_p: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Charged (15-25) and convicted (18+) flags of rows ``idx``."""
+        age = self.rows.age[idx]
+        charged = np.zeros(len(idx), bool)
+        conv = np.zeros(len(idx), bool)
+        sel = np.flatnonzero(age >= 15)
+        i = idx[sel]
+        p_ch, p_cv = self.p_crime(i, {f: d[sel] for f, d in delta.items()})
+        if keep_p is not None:
+            keep_p[0][i], keep_p[1][i] = p_ch, p_cv
+        a = age[sel]
+        conv[sel] = (a >= 18) & (self.lane(i, 2) < p_cv)
+        charged[sel] = (a <= 25) & ((self.lane(i, 1) < p_ch) | conv[sel])
+        return charged, conv
+
+    def p_placed(self, idx: np.ndarray, delta: dict[str, np.ndarray]) -> np.ndarray:
+        rows = self.rows
+        p = self.ps.q_pl[rows.pid[idx]] + self.comp["pl"][self.ay[idx]]
+        if "pl" in delta:
+            p += delta["pl"]
+        return p
+
+    def placed(
+        self, idx: np.ndarray, delta: dict[str, np.ndarray], keep_p: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Placed-out-of-home flags of rows ``idx`` (ages 0-17)."""
+        out = np.zeros(len(idx), bool)
+        sel = np.flatnonzero(self.rows.age[idx] <= 17)
+        i = idx[sel]
+        p = self.p_placed(i, {f: d[sel] for f, d in delta.items()})
+        if keep_p is not None:
+            keep_p[i] = p
+        out[sel] = self.lane(i, 2) < p
+        return out
+
+    def outcome(
+        self,
+        idx: np.ndarray,
+        delta: dict[str, np.ndarray],
+        completed: np.ndarray,
+        keep: dict[str, np.ndarray] | None = None,
+    ) -> Outcome:
+        """Outcomes of rows ``idx``; ``keep`` receives the untruncated probabilities."""
+        keep = {} if keep is None else keep
+        hf, udd = self.education(idx, completed)
+        socio, income = self.labour(idx, hf, udd, delta, keep.get("out"))
+        ch = (keep["ch"], keep["cv"]) if "ch" in keep else None
+        charged, conv = self.crime(idx, delta, ch)
+        return Outcome(
+            hf, udd, socio, income, charged, conv, self.placed(idx, delta, keep.get("pl"))
+        )
+
+
+def completion(ps: Persons, delta_edu: np.ndarray | None) -> np.ndarray:
+    """Whether each person completes a youth education by 25 (common random numbers)."""
+    p = ps.p25 if delta_edu is None else np.clip(ps.p25 + delta_edu, 0.03, 0.98)
+    return ps.u_comp < p
+
+
+# --------------------------------------------------------------------------- aggregation
+
+
+_POP_BANDS = {  # population counts of area_year: (first age, last age)
+    "residents": (0, 149),
+    "pop_18_64": (18, 64),
+    "pop_18plus": (18, 149),
+    "pop_30_59": (30, 59),
+    "pop_15_24": (15, 24),
+    "pop_age20": (20, 20),
+    "pop_age25": (25, 25),
+    "pop_15_25": (15, 25),
+    "pop_0_17": (0, 17),
+}
+
+
+def sums(
+    group: np.ndarray,
+    out: Outcome,
+    age: np.ndarray,
+    herk: np.ndarray,
+    n_groups: int,
+    sign: float = 1.0,
+    take: np.ndarray | None = None,
+) -> np.ndarray:
+    """Sum each statistic of STATS over ``group`` (rows with group < 0 are skipped).
+
+    ``out`` holds the outcome of every row of ``group``, or, with ``take``, of every
+    person-year, of which rows ``take`` are meant. The definitions are those of the
+    register contract (area_year indicators).
+    """
+    res = np.zeros((len(STATS), n_groups))
+    keep = np.flatnonzero(group >= 0)
+    if not len(keep):
+        return res
+    g = group[keep]
+    age = age[keep]
+    rows = keep if take is None else take[keep]
+    socio, hf, udd = out.socio[rows], out.hf[rows], out.udd[rows]
+    by_age = np.bincount(g * 150 + age, minlength=n_groups * 150).reshape(n_groups, 150)
+    cum = np.zeros((n_groups, 151))
+    np.cumsum(by_age, axis=1, out=cum[:, 1:])
+    for name, (lo, hi) in _POP_BANDS.items():
+        res[_S[name]] = cum[:, hi + 1] - cum[:, lo]
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(g[mask], minlength=n_groups)
+
+    a18_64 = (age >= 18) & (age <= 64)
+    a15_24 = (age >= 15) & (age <= 24)
+    a30_59 = (age >= 30) & (age <= 59)
+    nonstud = socio != 310
+    inc_pop = (age >= 15) & (age <= 64) & nonstud
+    res[_S["out_num"]] = count(a18_64 & _IS_OUT[socio])
+    res[_S["conv_num"]] = count(out.conv[rows])
+    res[_S["basic_num"]] = count(a30_59 & (hf == 10))
+    res[_S["pop_15_64"]] = count(inc_pop)
+    res[_S["inc_sum"]] = np.bincount(
+        g[inc_pop], weights=out.income[rows[inc_pop]], minlength=n_groups
+    )
+    res[_S["nonw_num"]] = count(herk[keep] == 3)
+    working = (socio >= 110) & (socio <= 139)
+    res[_S["neet_num"]] = count(a15_24 & ~working & nonstud & (udd == 0))
+    res[_S["edu20_num"]] = count((age == 20) & ((hf >= 20) | (udd == 20) | (udd == 30)))
+    res[_S["edu25_num"]] = count((age == 25) & (hf >= 20))
+    res[_S["charged_num"]] = count(out.charged[rows])
+    res[_S["placed_num"]] = count(out.placed[rows])
+    return sign * res
+
+
+def region_sums(
+    group: np.ndarray, out: Outcome, age: np.ndarray, n_groups: int, take: np.ndarray | None = None
+) -> np.ndarray:
+    """Count and income sum of persons 15-64 not in education, per region-year group."""
+    socio = out.socio if take is None else out.socio[take]
+    inc_pop = np.flatnonzero((age >= 15) & (age <= 64) & (socio != 310))
+    income = out.income[inc_pop] if take is None else out.income[take[inc_pop]]
+    g = group[inc_pop]
+    return np.vstack(
+        [
+            np.bincount(g, minlength=n_groups),
+            np.bincount(g, weights=income, minlength=n_groups),
+        ]
+    )

@@ -1,0 +1,199 @@
+"""Person tables of the simulated world: the persons panel and the register extracts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from effekt.simulate import _dgp as D
+from effekt.simulate._build import Builder, _take
+
+_CATEGORIES = np.array(["straffelov", "euf", "vaabenlov", "anden"])
+_QUALIFYING = np.array(["straffelov", "euf", "vaabenlov"])
+
+
+def pnr_strings(n: int) -> np.ndarray:
+    """Pseudonyms ``P00000001``, ... as a numpy unicode array (vectorised, no Python loop)."""
+    width = max(8, len(str(n)))
+    num = np.arange(1, n + 1, dtype=np.int64)
+    digits = np.empty((n, width + 1), dtype=np.uint8)
+    digits[:, 0] = ord("P")
+    for j in range(width, 0, -1):  # loop over digit positions
+        digits[:, j] = ord("0") + num % 10
+        num //= 10
+    return digits.view(f"S{width + 1}").ravel().astype(f"U{width + 1}")
+
+
+class Emitter:
+    """Builds the persons table and the registers of a built world."""
+
+    def __init__(self, b: Builder) -> None:
+        self.b = b
+        ps, rows = b.ps, b.rows
+        self.persons = np.flatnonzero(b.member_fact)
+        self.pnr = pnr_strings(len(self.persons))
+        self.rank = np.full(ps.n, -1, np.int64)
+        self.rank[self.persons] = np.arange(len(self.persons))
+        self.rows = np.flatnonzero(b.member_fact[rows.pid])
+        self.pnr_array = pd.array(self.pnr, dtype="str")
+
+    # ------------------------------------------------------------------ persons
+
+    def persons_table(self) -> pd.DataFrame:
+        b = self.b
+        ps, rows, y0, y1 = b.ps, b.rows, b.cfg.y0, b.cfg.y1
+        p = self.persons
+        in_area = ps.area[p] >= 0
+        first_year = np.where(in_area, ps.in_start[p], ps.out_start[p]).astype(np.int64)
+        base_area = np.full(len(p), None, dtype=object)
+        base_area[in_area] = b.areas.area_id[ps.area[p[in_area]]]
+        born_in = ps.birth[p] == ps.in_start[p]
+        entered_later = in_area & (ps.in_start[p] > y0) & ~born_in
+        left = in_area & (ps.in_end[p] < np.minimum(ps.alive_end[p], y1))
+        status = np.where(entered_later, "in_mover", np.where(left, "out_mover", "stayer"))
+        status = status.astype(object)
+        status[~in_area] = None
+        # exposure: years before 18 in an area while any intervention operated there
+        any_on = np.zeros_like(b.progs.active["lbf_helhedsplan"])
+        for act in b.progs.active.values():
+            any_on |= act
+        tl = D.Timeline.of(any_on, y0)
+        expo = np.zeros(len(p))
+        expo[in_area] = D.exposure_before_18(tl, ps, p[in_area], y0, y1)
+        # outcomes by age, from the person-years (so that they agree with the registers)
+        r = self.rows
+        age = rows.age[r]
+        rank = self.rank[rows.pid[r]]
+        f = b.fact
+        n = len(p)
+
+        def at_age(a: int, values: np.ndarray) -> pd.arrays.BooleanArray:
+            sel = age == a
+            out = np.full(n, -1, np.int8)
+            out[rank[sel]] = values[sel]
+            return pd.arrays.BooleanArray(out == 1, out < 0)
+
+        hf, udd, socio = f.hf[r], f.udd[r], f.socio[r]
+        working = (socio >= 110) & (socio <= 139)
+        neet = ~working & (socio != 310) & (udd == 0)
+        youth = (age >= 15) & (age <= 20)
+        n_obs = np.bincount(rank[youth], minlength=n)
+        n_ch = np.bincount(rank[youth], weights=f.charged[r][youth], minlength=n)
+        charged = pd.arrays.BooleanArray(n_ch > 0, n_obs < 6)
+        pe = np.array(["basic", "youth", "higher"])[ps.pe[p]]
+        origin = np.array(["", "danish", "western", "nonwestern"])[ps.herk[p]]
+        return pd.DataFrame(
+            {
+                "person_id": self.pnr_array.copy(),
+                "birth_year": ps.birth[p].astype(np.int64),
+                "sex": pd.array(np.where(ps.female[p], "female", "male"), dtype="str"),
+                "origin": pd.array(origin, dtype="str"),
+                "parental_education": pd.array(pe, dtype="str"),
+                "baseline_area_id": pd.array(base_area, dtype="str"),
+                "baseline_year": first_year,
+                "mover_status": pd.array(status, dtype="str"),
+                "exposure_years": np.minimum(expo, 18).astype(float),
+                "youth_edu_by_25": at_age(25, (hf >= 20).astype(np.int8)),
+                "neet_at_20": at_age(20, neet.astype(np.int8)),
+                "charged_15_20": charged,
+            }
+        )
+
+    # ------------------------------------------------------------------ registers
+
+    def registers(self) -> dict[str, pd.DataFrame]:
+        b = self.b
+        ps, rows = b.ps, b.rows
+        rng = np.random.default_rng(b.register_seed)
+        r = self.rows
+        pid = rows.pid[r]
+        pnr_r = self.pnr_array.take(self.rank[pid])
+        # compact integer types (the schemas ask for integers, not their width): registers of a
+        # Denmark-sized world have tens of millions of rows
+        year = rows.year[r].astype(np.int16)
+        age = rows.age[r]
+        f = _take(b.fact, r)
+        area = rows.area[r]
+        ids = pd.array([*list(b.areas.area_id), None], dtype="str")
+        omraade = ids.take(np.where(area >= 0, area, len(ids) - 1))
+        bef = pd.DataFrame(
+            {
+                "PNR": pnr_r,
+                "AAR": year,
+                "KOM": ps.kom[pid].astype(np.int16),
+                "OMRAADE": omraade,
+                "FOED_AAR": ps.birth[pid].astype(np.int16),
+                "KOEN": np.where(ps.female[pid], 2, 1).astype(np.int8),
+                "HERKOMST": ps.herk[pid].astype(np.int8),
+            }
+        )
+        udda = pd.DataFrame(
+            {
+                "PNR": pnr_r,
+                "AAR": year,
+                "HFAUDD_NIVEAU": f.hf.astype(np.int16),
+                "UDD_IGANG": f.udd.astype(np.int16),
+            }
+        )
+        adult = np.flatnonzero(age >= 15)
+        ras = pd.DataFrame(
+            {"PNR": pnr_r[adult], "AAR": year[adult], "SOCIO13": f.socio[adult].astype(np.int16)}
+        )
+        ind = pd.DataFrame(
+            {
+                "PNR": pnr_r[adult],
+                "AAR": year[adult],
+                "PERINDKIALT": f.income[adult].astype(np.float64),
+            }
+        )
+        # charges: every charged youth (15-25) has >= 1 non-traffic charge; convicted persons
+        # over 25 have one too; traffic charges (not counted by the indicators) for anyone 15+.
+        ch = np.flatnonzero(f.charged)
+        n_ch = 1 + rng.poisson(0.4, len(ch))
+        ch_rows = np.repeat(ch, n_ch)
+        ch_cat = D._choice(rng, _CATEGORIES, np.array([0.7, 0.18, 0.07, 0.05]), len(ch_rows))
+        old_conv = np.flatnonzero(f.conv & (age > 25))
+        conv_all = np.flatnonzero(f.conv)
+        conv_cat = D._choice(rng, _QUALIFYING, np.array([0.75, 0.18, 0.07]), len(conv_all))
+        old_cat = conv_cat[np.searchsorted(conv_all, old_conv)]
+        traffic = np.flatnonzero((age >= 18) & (rng.random(len(r)) < 0.02))
+        krsi_rows = np.r_[ch_rows, old_conv, traffic]
+        krsi_cat = np.r_[ch_cat, old_cat, np.full(len(traffic), "faerdsel")]
+        order = np.lexsort((krsi_cat, krsi_rows))
+        krsi = pd.DataFrame(
+            {
+                "PNR": pnr_r[krsi_rows[order]],
+                "AAR": year[krsi_rows[order]],
+                "KATEGORI": pd.array(krsi_cat[order], dtype="str"),
+            }
+        )
+        # decisions: convictions (penal code, drugs, weapons); acquittals and withdrawals of
+        # some charges; traffic convictions. Only the first count for convicted_share.
+        other = ch_rows[rng.random(len(ch_rows)) < 0.15]
+        other_dec = np.where(rng.random(len(other)) < 0.5, "frifindelse", "tiltalefrafald")
+        other_cat = ch_cat[np.searchsorted(ch_rows, other)]
+        # acquittals at ages 15-17 or of the youth indicator's charges do not change anything
+        traffic_dom = traffic[rng.random(len(traffic)) < 0.5]
+        kraf_rows = np.r_[conv_all, other, traffic_dom]
+        kraf_cat = np.r_[conv_cat, other_cat, np.full(len(traffic_dom), "faerdsel")]
+        kraf_dec = np.r_[np.full(len(conv_all), "dom"), other_dec, np.full(len(traffic_dom), "dom")]
+        order = np.lexsort((kraf_dec, kraf_cat, kraf_rows))
+        kraf = pd.DataFrame(
+            {
+                "PNR": pnr_r[kraf_rows[order]],
+                "AAR": year[kraf_rows[order]],
+                "KATEGORI": pd.array(kraf_cat[order], dtype="str"),
+                "AFGOERELSE": pd.array(kraf_dec[order], dtype="str"),
+            }
+        )
+        placed = np.flatnonzero(f.placed)
+        anbringelser = pd.DataFrame({"PNR": pnr_r[placed], "AAR": year[placed]})
+        return {
+            "bef": bef,
+            "udda": udda,
+            "ras": ras,
+            "ind": ind,
+            "krsi": krsi,
+            "kraf": kraf,
+            "anbringelser": anbringelser,
+        }
