@@ -76,6 +76,10 @@ class HtmlReport:
         cap = f"<p><strong>{escape(caption)}</strong></p>" if caption else ""
         self._parts.append(cap + html)
 
+    def add_html(self, html: str) -> None:
+        """Add trusted HTML, e.g. an object's ``_repr_html_()``."""
+        self._parts.append(html)
+
     def add_summary(self, summary: Summary) -> None:
         """Add a result's :class:`~effekt.results.Summary`."""
         self._parts.append(summary.as_html())
