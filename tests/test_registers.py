@@ -275,6 +275,29 @@ def test_register_frames_meet_their_schemas(regs: dict[str, pd.DataFrame]) -> No
         ek.validate(bad, "register_ras")
 
 
+@pytest.mark.parametrize("name", ek.registers.REGISTER_NAMES)
+def test_register_schemas_are_well_formed(name: str) -> None:
+    spec = ek.load_schema(f"register_{name}")
+    assert spec["name"] == f"register_{name}"
+    assert spec["fieldsMatch"] == "subset"  # analysts' further variables are allowed
+    names = [f["name"] for f in spec["fields"]]
+    assert names[:2] == ["PNR", "AAR"] and len(names) == len(set(names))
+    for field in spec["fields"]:
+        assert field["type"] in {"string", "integer", "number"}
+        assert set(field.get("constraints", {})) <= {
+            "required",
+            "enum",
+            "minimum",
+            "maximum",
+            "pattern",
+        }
+        assert field.get("description")
+    if name == "bef":
+        kom = next(f for f in spec["fields"] if f["name"] == "KOM")["constraints"]["enum"]
+        kommuner = ek.datasets.load_dataset("dk_kommuner")["kommune_code"]
+        assert sorted(kom) == sorted(kommuner.tolist())
+
+
 def test_inputs_are_not_mutated(regs: dict[str, pd.DataFrame]) -> None:
     before = {k: v.copy(deep=True) for k, v in regs.items()}
     area_indicators(regs, threads=1)
