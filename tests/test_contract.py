@@ -46,6 +46,19 @@ CASES: dict[
         lambda: ek.datasets.load_dataset("mpdta"),
         _mpdta_panel,
     ),
+    "CallawaySantAnna": (
+        lambda: ek.did.CallawaySantAnna(),
+        lambda: ek.datasets.load_dataset("mpdta"),
+        _mpdta_panel,
+    ),
+    "CallawaySantAnna-bootstrap": (
+        lambda: ek.did.CallawaySantAnna(
+            control_group="not_yet_treated",
+            bootstrap=ek.did.MultiplierBootstrap(reps=199, seed=3),
+        ),
+        lambda: ek.datasets.load_dataset("mpdta"),
+        _mpdta_panel,
+    ),
     "SunAbraham": (
         lambda: ek.did.SunAbraham(),
         lambda: ek.datasets.load_dataset("mpdta"),

@@ -78,6 +78,20 @@ _LABELS: dict[str, tuple[str, str]] = {
     "robust_ci": ("{level:.0%} robust confidence set", "{level:.0%} robust konfidensmængde"),
     "mbar": ("M̄ (relative magnitudes)", "M̄ (relative størrelser)"),
     "m_smoothness": ("M (smoothness)", "M (glathed)"),
+    "credible_interval": ("{level:.0%} credible interval", "{level:.0%} troværdighedsinterval"),
+    "effect_by_kind": ("Effect by kind of intervention", "Effekt efter indsatstype"),
+    "chain": ("Chain", "Kæde"),
+    "draw": ("Draw", "Trækning"),
+    "trace": ("Trace", "Sporplot"),
+    "observed": ("Observed", "Observeret"),
+    "replicated": ("Replicated data", "Replikerede data"),
+    "density": ("Density", "Tæthed"),
+    "prior_predictive_check": ("Prior predictive check", "Prior-prædiktivt tjek"),
+    "posterior_predictive_check": ("Posterior predictive check", "Posterior-prædiktivt tjek"),
+    "parental_gradient": (
+        "Parental-education gradient (log-odds)",
+        "Gradient i forældres uddannelse (log-odds)",
+    ),
 }
 
 

@@ -7,13 +7,20 @@
 - :class:`Imputation`: the imputation estimator (Borusyak, Jaravel & Spiess 2024).
 - :func:`bacon_decomposition`: the Goodman-Bacon (2021) decomposition of TWFE.
 - :func:`honest_did`: Rambachan & Roth (2023) sensitivity of event-study effects.
+- :class:`CallawaySantAnna`: group-time ATTs and aggregations (Callaway & Sant'Anna 2021).
 - :func:`randomization_test`: permutation inference for the TWFE coefficient.
 
 TWFE is biased under staggered adoption with dynamic or heterogeneous effects;
 the heterogeneity-robust estimators fix that.
 """
 
+from effekt.did._bootstrap import MultiplierBootstrap
 from effekt.did.bacon import BaconDecomposition, bacon_decomposition
+from effekt.did.callaway import (
+    CallawaySantAnna,
+    CallawaySantAnnaAggregate,
+    CallawaySantAnnaResult,
+)
 from effekt.did.honest import HonestDiDResult, honest_did
 from effekt.did.imputation import Imputation, ImputationResult
 from effekt.did.randomization import RandomizationResult, randomization_test
@@ -23,9 +30,13 @@ from effekt.did.wild import WildClusterBootstrap, WildTest
 
 __all__ = [
     "BaconDecomposition",
+    "CallawaySantAnna",
+    "CallawaySantAnnaAggregate",
+    "CallawaySantAnnaResult",
     "HonestDiDResult",
     "Imputation",
     "ImputationResult",
+    "MultiplierBootstrap",
     "RandomizationResult",
     "SunAbraham",
     "SunAbrahamResult",
