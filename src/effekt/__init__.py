@@ -63,7 +63,12 @@ _LAZY_MODULES = {
     "bayes",
     "results",
 }
-_LAZY_ATTRS = {"Panel": "effekt.panel", "read_table": "effekt.io"}
+_LAZY_ATTRS = {
+    "Panel": "effekt.panel",
+    "read_table": "effekt.io",
+    "MultiplierBootstrap": "effekt.did",
+    "WildClusterBootstrap": "effekt.did",
+}
 
 __all__ = [
     "AssumptionWarning",
@@ -72,12 +77,14 @@ __all__ = [
     "EffektError",
     "EffektWarning",
     "IdentificationError",
+    "MultiplierBootstrap",
     "OptionError",
     "OptionalDependencyError",
     "Panel",
     "ParameterError",
     "SamplingWarning",
     "SchemaError",
+    "WildClusterBootstrap",
     "__version__",
     "list_schemas",
     "load_schema",
