@@ -36,11 +36,11 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from effekt.did._plots import event_plot
 from effekt.did.sunab import (
     _always_treated,
     _cluster_codes,
     _drop_rows_from,
-    _event_plot,
     _fixest_k_fe,
     _require_cohort,
     _timing,
@@ -602,7 +602,7 @@ class ImputationResult(Result):
         """
         from effekt._plotting import label, new_axes
 
-        return _event_plot(
+        return event_plot(
             new_axes(ax),
             self.to_frame(),
             level=self.level,

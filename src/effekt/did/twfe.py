@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from effekt._arrays import group_sum
+from effekt.did._plots import event_plot
 from effekt.did.wild import WildClusterBootstrap, WildTest, wild_test
 from effekt.errors import (
     AssumptionWarning,
@@ -717,45 +718,26 @@ class TwoWayFEResult(Result):
         ax = new_axes(ax)
         table = self.to_frame()
         if self.event_times:
-            table = table.dropna(subset=["event_time"]).sort_values("event_time")
-            x = table["event_time"].to_numpy(dtype=float)
-            ax.axhline(0.0, color="0.6", lw=0.8)
-            ax.axvline(-0.5, color="0.6", lw=0.8, ls="--")
-            ax.errorbar(
-                x,
-                table["estimate"],
-                yerr=[table["estimate"] - table["ci_lower"], table["ci_upper"] - table["estimate"]],
-                fmt="o",
-                color="#08519c",
-                capsize=3,
-                label=label("ci", level=self.level),
+            return event_plot(
+                ax,
+                table,
+                level=self.level,
+                reference=self.reference,
+                title=f"{label('event_study')}: {self.outcome}",
             )
-            if self.reference is not None:
-                ax.plot(
-                    [self.reference],
-                    [0.0],
-                    "o",
-                    mfc="white",
-                    color="#08519c",
-                    label=label("reference_period"),
-                )
-            ax.set_xlabel(label("event_time"))
-            ax.set_title(f"{label('event_study')}: {self.outcome}")
-        else:
-            row = table.iloc[0]
-            ax.errorbar(
-                [row["estimate"]],
-                [0],
-                xerr=[[row["estimate"] - row["ci_lower"]], [row["ci_upper"] - row["estimate"]]],
-                fmt="o",
-                color="#08519c",
-                capsize=4,
-                label=label("ci", level=self.level),
-            )
-            ax.axvline(0.0, color="0.6", lw=0.8)
-            ax.set_yticks([0], [str(row["term"])])
-            ax.set_xlabel(label("effect"))
-            ax.set_title(f"TWFE: {self.outcome}")
-        ax.set_ylabel(label("effect") if self.event_times else "")
+        row = table.iloc[0]
+        ax.errorbar(
+            [row["estimate"]],
+            [0],
+            xerr=[[row["estimate"] - row["ci_lower"]], [row["ci_upper"] - row["estimate"]]],
+            fmt="o",
+            color="#08519c",
+            capsize=4,
+            label=label("ci", level=self.level),
+        )
+        ax.axvline(0.0, color="0.6", lw=0.8)
+        ax.set_yticks([0], [str(row["term"])])
+        ax.set_xlabel(label("effect"))
+        ax.set_title(f"TWFE: {self.outcome}")
         ax.legend(frameon=False)
         return ax
