@@ -31,6 +31,14 @@ def _mpdta_panel(frame: pd.DataFrame) -> ek.Panel:
     )
 
 
+def _prop99_panel(frame: pd.DataFrame) -> ek.Panel:
+    return ek.Panel.from_frame(frame, unit="state", time="year", outcome="cigsale")
+
+
+def _prop99() -> pd.DataFrame:
+    return ek.datasets.load_dataset("prop99")
+
+
 # name -> (estimator factory, frame factory, panel builder)
 CASES: dict[
     str,
@@ -58,6 +66,26 @@ CASES: dict[
         ),
         lambda: ek.datasets.load_dataset("mpdta"),
         _mpdta_panel,
+    ),
+    "SyntheticControl": (
+        lambda: ek.synth.SyntheticControl(
+            treated="California",
+            treatment_time=1989,
+            special_predictors={"cigsale": [1975, 1980, 1988]},
+            n_starts=2,
+        ),
+        _prop99,
+        _prop99_panel,
+    ),
+    "AugmentedSynth": (
+        lambda: ek.synth.AugmentedSynth(treated="California", treatment_time=1989),
+        _prop99,
+        _prop99_panel,
+    ),
+    "SyntheticDiD": (
+        lambda: ek.synth.SyntheticDiD(treated="California", treatment_time=1989),
+        _prop99,
+        _prop99_panel,
     ),
     "SunAbraham": (
         lambda: ek.did.SunAbraham(),

@@ -88,6 +88,9 @@ _LABELS: dict[str, tuple[str, str]] = {
     "density": ("Density", "Tæthed"),
     "prior_predictive_check": ("Prior predictive check", "Prior-prædiktivt tjek"),
     "posterior_predictive_check": ("Posterior predictive check", "Posterior-prædiktivt tjek"),
+    "with_exposure": ("With exposure", "Med eksponering"),
+    "without_exposure": ("Without exposure", "Uden eksponering"),
+    "cell_share": ("share per cell", "andel pr. celle"),
     "parental_gradient": (
         "Parental-education gradient (log-odds)",
         "Gradient i forældres uddannelse (log-odds)",

@@ -1,0 +1,212 @@
+"""SyntheticDiD (single and staggered), AugmentedSynth and the donor-pool helpers.
+
+Expected values are derived by hand (DiD with uniform weights, planted effects in a
+factor model where the treated units are exact combinations of controls) or from
+first principles (ASCM with an infinite penalty is SCM).
+"""
+
+from __future__ import annotations
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+
+import effekt as ek
+
+ek.set_options(progress=False)
+
+
+def staggered_frame(seed: int = 0, n_controls: int = 20, factor: bool = True) -> pd.DataFrame:
+    """Controls ``k0, k1, ...`` from a factor model (or, with ``factor=False``, two-way fixed
+    effects: parallel trends) plus unit effects; treated units ``a, b`` (2010) and ``c``
+    (2013) are convex combinations of controls shifted by a constant (SDID allows level
+    differences) and, from their adoption year on, by a planted effect: -2 and -4."""
+    rng = np.random.default_rng(seed)
+    years = np.arange(2000, 2017)
+    f = np.column_stack([np.linspace(0, 2, len(years)), np.cos(years / 3.0)])
+    load = rng.normal(size=(n_controls, 2)) if factor else np.ones((n_controls, 2))
+    y = (
+        5
+        + rng.normal(size=(n_controls, 1))
+        + load @ f.T
+        + 0.2 * rng.normal(size=(n_controls, len(years)))
+    )
+    rows = [(f"k{i}", t, y[i, k], 0) for i in range(n_controls) for k, t in enumerate(years)]
+    plan = [("a", 2010, -2.0), ("b", 2010, -2.0), ("c", 2013, -4.0)]
+    for name, g, eff in plan:
+        w = rng.dirichlet(np.ones(4))
+        idx = rng.choice(n_controls, 4, replace=False)
+        path = w @ y[idx] + 1.5 + np.where(years >= g, eff, 0.0)
+        rows += [(name, t, path[k], g) for k, t in enumerate(years)]
+    return pd.DataFrame(rows, columns=["area", "year", "y", "g"])
+
+
+def panel_of(df):
+    return ek.Panel.from_frame(
+        df, unit="area", time="year", outcome="y", cohort="g", never_treated=0
+    )
+
+
+def test_did_variant_equals_hand_computed_difference_in_differences():
+    df = staggered_frame()
+    one = df.loc[df["area"].isin(["a"]) | df["area"].str.startswith("k")]
+    res = ek.synth.SyntheticDiD(estimator="did", se=None).fit(panel_of(one))
+    wide = one.pivot(index="area", columns="year", values="y")
+    pre, post = wide.columns < 2010, wide.columns >= 2010
+    treated = wide.loc["a"]
+    controls = wide.drop(index="a")
+    by_hand = (treated[post].mean() - treated[pre].mean()) - (
+        controls.loc[:, post].to_numpy().mean() - controls.loc[:, pre].to_numpy().mean()
+    )
+    assert res.att == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_staggered_sdid_recovers_planted_effects_and_aggregates_by_cells():
+    # parallel trends hold, so each cohort's estimate is the planted effect up to noise
+    # (sd 0.2 per unit-year; an average over >= 4 post years and 10 pre years)
+    res = ek.synth.SyntheticDiD(n_reps=50).fit(panel_of(staggered_frame(factor=False)))
+    table = res.cohort_table
+    assert table["cohort"].tolist() == [2010, 2013]
+    np.testing.assert_allclose(table["estimate"], [-2.0, -4.0], atol=0.3)
+    # weights: N_g * T_post_g = 2 * 7 and 1 * 4
+    np.testing.assert_allclose(table["weight"], [14 / 18, 4 / 18])
+    assert res.att == pytest.approx(float(table["weight"] @ table["estimate"]))
+    assert res.se > 0 and np.isfinite(table["std_error"]).all()
+    frame = res.to_frame()
+    ek.validate(frame, "effect_table")
+    assert frame.loc[0, "aggregation"] == "simple" and frame.loc[0, "std_error"] == res.se
+
+
+def test_se_methods_are_seeded_and_jackknife_needs_two_treated():
+    panel = panel_of(staggered_frame())
+    a = ek.synth.SyntheticDiD(se="bootstrap", n_reps=30, seed=3).fit(panel)
+    # threads keep the test fast; the chunking and seed streams are the same for any backend
+    with joblib.parallel_config(backend="threading"):
+        b = ek.synth.SyntheticDiD(se="bootstrap", n_reps=30, seed=3, n_jobs=2).fit(panel)
+    assert a.se == b.se and a.se > 0
+    jk = ek.synth.SyntheticDiD(se="jackknife").fit(panel)
+    assert jk.se > 0
+    one = staggered_frame()
+    one = one.loc[one["area"].isin(["a"]) | one["area"].str.startswith("k")]
+    with pytest.raises(ek.IdentificationError, match="at least 2 treated units"):
+        ek.synth.SyntheticDiD(se="jackknife").fit(panel_of(one))
+
+
+def test_jackknife_by_hand_for_did():
+    # DiD with fixed uniform weights: leave-one-out estimates computed directly
+    df = staggered_frame()
+    df = df.loc[df["g"] != 2013]
+    res = ek.synth.SyntheticDiD(estimator="did", se="jackknife").fit(panel_of(df))
+    wide = df.pivot(index="area", columns="year", values="y")
+    post = wide.columns >= 2010
+    diff = wide.loc[:, post].mean(axis=1) - wide.loc[:, ~post].mean(axis=1)
+    treated = diff[["a", "b"]]
+    controls = diff.drop(["a", "b"])
+    loo = [treated.drop(t).mean() - controls.mean() for t in treated.index]
+    loo += [treated.mean() - controls.drop(c).mean() for c in controls.index]
+    n = len(loo)
+    by_hand = np.sqrt((n - 1) / n * np.sum((np.array(loo) - np.mean(loo)) ** 2))
+    assert res.se == pytest.approx(by_hand, rel=1e-10)
+
+
+def test_sdid_bad_input():
+    panel = panel_of(staggered_frame())
+    with pytest.raises(ek.ParameterError, match="'estimator' parameter"):
+        ek.synth.SyntheticDiD(estimator="mc").fit(panel)
+    with pytest.raises(ek.ParameterError, match="'n_reps' parameter"):
+        ek.synth.SyntheticDiD(n_reps=1).fit(panel)
+    with pytest.raises(ek.IdentificationError, match="more control units"):
+        small = staggered_frame(n_controls=5)
+        ek.synth.SyntheticDiD().fit(panel_of(small.loc[~small["area"].isin(["k0", "k1"])]))
+    with pytest.raises(ek.IdentificationError, match="themselves treated"):
+        ek.synth.SyntheticDiD(treated="a", donors=["k0", "k1", "b"]).fit(panel)
+    with pytest.raises(ek.IdentificationError, match="outside the panel"):
+        p = ek.Panel.from_frame(staggered_frame(), unit="area", time="year", outcome="y")
+        ek.synth.SyntheticDiD(treated="a", treatment_time=2030).fit(p)
+
+
+def test_sdid_plots():
+    res = ek.synth.SyntheticDiD(se=None).fit(panel_of(staggered_frame()))
+    for kind in ("trajectory", "weights"):
+        assert isinstance(res.plot(kind=kind), Axes)
+    assert isinstance(res.plot(cohort=2013), Axes)
+    assert "ATT" in str(res.summary())
+
+
+# ------------------------------------------------------------------ AugmentedSynth
+def _ascm_frame():
+    df = staggered_frame(4)
+    return df.loc[df["area"].isin(["a"]) | df["area"].str.startswith("k")].copy()
+
+
+def test_ascm_large_penalty_is_scm_and_small_penalty_fits_pre_period():
+    df = _ascm_frame()
+    panel = ek.Panel.from_frame(df, unit="area", time="year", outcome="y")
+    huge = ek.synth.AugmentedSynth(treated="a", treatment_time=2010, lambda_=1e12).fit(panel)
+    np.testing.assert_allclose(huge.weights, huge.scm_weights, atol=1e-8)
+    tiny = ek.synth.AugmentedSynth(treated="a", treatment_time=2010, lambda_=1e-8).fit(panel)
+    # 20 donors, 10 pre-periods: the ridge correction interpolates the pre-period path
+    assert tiny.rmspe_pre < 1e-5
+    assert tiny.weights.sum() == pytest.approx(1.0)
+
+
+def test_ascm_corrects_bias_outside_the_hull():
+    # one-factor world; the treated unit's loading (2.5) exceeds every donor's (0.5-1.5), so
+    # no convex combination follows its trend and SCM is biased; the ridge outcome model
+    # extrapolates (the post outcomes are linear in the pre outcomes) and recovers the -2
+    rng = np.random.default_rng(8)
+    years = np.arange(2000, 2017)
+    f = (years - 2000) / 4.0 + np.sin(years / 2.0)
+    load = np.append(rng.uniform(0.5, 1.5, 25), 2.5)
+    y = load[:, None] * f + 0.02 * rng.normal(size=(26, len(years)))
+    y[-1] += np.where(years >= 2010, -2.0, 0.0)
+    names = [f"k{i}" for i in range(25)] + ["a"]
+    df = pd.DataFrame(
+        [(n, t, y[i, k]) for i, n in enumerate(names) for k, t in enumerate(years)],
+        columns=["area", "year", "y"],
+    )
+    panel = ek.Panel.from_frame(df, unit="area", time="year", outcome="y")
+    with pytest.warns(ek.AssumptionWarning, match="outside the convex hull"):
+        scm = ek.synth.SyntheticControl(treated="a", treatment_time=2010, n_starts=0).fit(panel)
+    scm_att = scm.to_frame().query("term == 'att'")["estimate"].item()
+    res = ek.synth.AugmentedSynth(treated="a", treatment_time=2010).fit(panel)
+    assert res.att == pytest.approx(-2.0, abs=0.15)
+    assert abs(scm_att + 2.0) > 1.0  # SCM misses by more than half the effect
+    assert (res.weights < 0).any()  # extrapolation needs negative weights
+    ek.validate(res.to_frame(), "effect_table")
+    for kind in ("trajectory", "gap", "weights"):
+        assert isinstance(res.plot(kind=kind), Axes)
+
+
+def test_ascm_bad_input():
+    panel = panel_of(staggered_frame())
+    with pytest.raises(ek.ParameterError, match="'lambda_' parameter"):
+        ek.synth.AugmentedSynth(treated="a", treatment_time=2010, lambda_=-1.0).fit(panel)
+    with pytest.raises(ek.ParameterError, match="fits one treated unit"):
+        ek.synth.AugmentedSynth().fit(panel)
+
+
+# ------------------------------------------------------------------ donors
+def test_donor_helpers():
+    df = staggered_frame()
+    panel = panel_of(df)
+    kommune = pd.Series(
+        {u: (101 if u in ("a", "k0", "k1", "k2") else 751) for u in df["area"].unique()}
+    )
+    assert ek.synth.donors_in_group(panel, treated="a", groups=kommune) == ["k0", "k1", "k2"]
+    outside = ek.synth.donors_in_group(panel, treated="a", groups=kommune, same=False)
+    assert "k0" not in outside and "b" not in outside and "k3" in outside  # b is treated
+    with pytest.raises(ek.IdentificationError, match="only 0 donor"):
+        ek.synth.donors_in_group(
+            panel, treated="a", groups=kommune.replace(101, 5).where(kommune.index != "a", 9)
+        )
+    # similar donors: the nearest on pre-period means, by hand
+    pre = df.loc[df["year"] < 2010].groupby("area")["y"].mean()
+    controls = pre.drop(["a", "b", "c"])
+    # one indicator: standardised distance ranks like the absolute difference
+    expected = (controls - pre["a"]).abs().sort_values(kind="stable").index[:5].tolist()
+    assert ek.synth.similar_donors(panel, treated="a", on=["y"], before=2010, n=5) == expected
+    with pytest.raises(ek.ParameterError, match="'metric' parameter"):
+        ek.synth.similar_donors(panel, treated="a", on=["y"], before=2010, metric="l1")
