@@ -123,6 +123,37 @@ def test_cross_check_with_differences_package(fits):
     np.testing.assert_allclose(res.att_gt["std_error"], other["se"], rtol=1e-4)
 
 
+# csdid 0.4.3: ATTgt(..., xformla='~ lpop', weights_name='w', control_group='nevertreated')
+# .fit(est_method='dr', bstrap=False) on mpdta with w = exp(lpop) / 10 (county population / 10)
+WEIGHTED_REFERENCE = [
+    (2004, 2004, -0.002658377916743401, 0.012018709212619593),
+    (2004, 2005, -0.02639025473109705, 0.019497359031913245),
+    (2004, 2006, -0.041566160448316555, 0.03903656289542828),
+    (2004, 2007, -0.06083909241564244, 0.024494264306381474),
+    (2006, 2004, -0.009582144335621521, 0.026441203768428234),
+    (2006, 2005, 0.03646880614494019, 0.026194526365524908),
+    (2006, 2006, 0.05449060026234538, 0.03253441462382074),
+    (2006, 2007, 0.008798402571613018, 0.035237233967102925),
+    (2007, 2004, 0.019022993289736445, 0.011584985637175417),
+    (2007, 2005, -0.020463692480751902, 0.010588528058359102),
+    (2007, 2006, -0.00765267301948176, 0.027109796958084752),
+    (2007, 2007, -0.04749801459498352, 0.016871374265074488),
+]
+WEIGHTED_EVENT_OVERALL = (-0.030257749319817718, 0.019505794487130978)  # aggte(typec='dynamic')
+
+
+def test_sampling_weights_match_csdid(mpdta_frame):
+    df = mpdta_frame.assign(w=np.exp(mpdta_frame["lpop"]) / 10)
+    res = ek.did.CallawaySantAnna().fit(_panel(df, ["lpop"], weights="w"))
+    ref = pd.DataFrame(WEIGHTED_REFERENCE, columns=["cohort", "time", "att", "se"])
+    np.testing.assert_array_equal(res.att_gt["cohort"], ref["cohort"])
+    np.testing.assert_allclose(res.att_gt["estimate"], ref["att"], rtol=RTOL_ATT, atol=ATOL_ATT)
+    np.testing.assert_allclose(res.att_gt["std_error"], ref["se"], rtol=RTOL_SE)
+    overall = res.aggregate("event_time").overall
+    assert overall["estimate"] == pytest.approx(WEIGHTED_EVENT_OVERALL[0], rel=RTOL_ATT)
+    assert overall["std_error"] == pytest.approx(WEIGHTED_EVENT_OVERALL[1], rel=RTOL_SE)
+
+
 # ------------------------------------------------------------------- first principles
 def _change(df, cohort_mask, t, b):
     wide = df.pivot(index="countyreal", columns="year", values="lemp")
@@ -292,6 +323,8 @@ def test_aggregate_options(fits):
     capped = res.aggregate("cohort", max_e=0)
     at_impact = res.att_gt.query("event_time == 0").set_index("cohort")["estimate"]
     np.testing.assert_allclose(capped.estimates["estimate"], at_impact.to_numpy(), rtol=1e-12)
+    with pytest.raises(ek.IdentificationError, match="no ATT\\(g,t\\) cell to aggregate"):
+        res.aggregate("cohort", max_e=-1)
     with pytest.raises(ek.ParameterError, match="does not take \\['min_e'\\]"):
         res.aggregate("cohort", min_e=0)
     with pytest.raises(ek.ParameterError, match="'kind' parameter"):

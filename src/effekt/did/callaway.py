@@ -137,6 +137,15 @@ class CallawaySantAnna(Estimator):
       reported as missing. Analytic standard errors are cluster-robust when
       clustering above the unit (R requires the bootstrap for that).
     - Event times are calendar differences ``t - g`` (periods must be integers).
+    - With the bootstrap, ``std_error`` is the bootstrap standard error (interquartile
+      range of the draws over that of the normal, as R) and ``std_error_analytic``
+      keeps the analytic one; the multipliers are the same for the ATT(g, t) and
+      every aggregation (one draw of the cells' and cohort shares' influence
+      functions), so bands and aggregates are mutually consistent.
+    - Repeated cross-sections and unbalanced panels with ``method="dr"`` use the exact
+      influence function of DRDID's ``drdid_rc`` (as the Python ports csdid and drdid
+      do); R DRDID's code adds one base-period term with the opposite sign, so R's
+      standard errors differ slightly there. Point estimates agree.
 
     References
     ----------
@@ -1559,6 +1568,8 @@ def _make_aggregate(
         return pa / s_pg, a, b
 
     def mean_of(idx: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        if not len(idx):
+            raise IdentificationError(f"aggregate({kind!r}): no ATT(g,t) cell to aggregate.")
         a = np.zeros(k)
         a[idx] = 1.0 / len(idx)
         return float(att[idx].mean()), a, np.zeros(n_g)
