@@ -26,6 +26,14 @@ def _close_figures():
     plt.close("all")
 
 
+@pytest.fixture(autouse=True)
+def _restore_options():
+    """A test that changes effekt.options for the session must not leak into the next."""
+    saved = dict(ek.options)
+    yield
+    ek.set_options(**saved)
+
+
 @pytest.fixture
 def mpdta() -> pd.DataFrame:
     return ek.datasets.load_dataset("mpdta")

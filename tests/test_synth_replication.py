@@ -16,7 +16,13 @@ import pytest
 
 import effekt as ek
 
-ek.set_options(progress=False)
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with ek.set_options(progress=False):
+        yield
+
+
 PUBLISHED = json.loads(
     (Path(__file__).parent / "reference" / "synth" / "published.json").read_text("utf-8")
 )

@@ -16,7 +16,12 @@ from matplotlib.axes import Axes
 
 import effekt as ek
 
-ek.set_options(progress=False)
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with ek.set_options(progress=False):
+        yield
+
 
 TRUE_W = {"d0": 0.5, "d1": 0.3, "d2": 0.2}
 EFFECT = -3.0

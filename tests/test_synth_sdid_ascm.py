@@ -15,7 +15,11 @@ from matplotlib.axes import Axes
 
 import effekt as ek
 
-ek.set_options(progress=False)
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with ek.set_options(progress=False):
+        yield
 
 
 def staggered_frame(seed: int = 0, n_controls: int = 20, factor: bool = True) -> pd.DataFrame:

@@ -18,7 +18,6 @@ OUTCOME = "outside_work_edu_share"
 
 @pytest.fixture(scope="module")
 def world_round():
-    ek.set_options(progress=False)
     world = ek.simulate.denmark(n_areas=250, years=(2005, 2024), seed=5)
     df = world.area_panel("lbf_helhedsplan", outcomes=[OUTCOME], round="2011-2014")
     first = df.groupby("area_id")["first_treated"].first()
