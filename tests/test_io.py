@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -51,6 +53,17 @@ def test_sas_transport(tmp_path):
     pyreadstat.write_xport(AREAS.rename(columns=lambda c: c.upper()[:8]), str(path))
     frame = ek.read_table(path)
     assert frame["NAME"].tolist() == ["Vollsmose", "Gellerupparken"]
+
+
+def test_sas7bdat():
+    """A real SAS data set (upper-case names, numeric codes as doubles), written by R haven
+    2.5.1 with tests/data/make_areas_sas7bdat.R (pyreadstat cannot write sas7bdat)."""
+    pytest.importorskip("pyreadstat")
+    frame = ek.read_table(Path(__file__).parent / "data" / "areas.sas7bdat", "areas")
+    assert frame["area_id"].tolist() == ["01", "02"]
+    assert frame["name"].tolist() == ["Vollsmose", "Gellerupparken"]
+    assert frame["kommune_code"].tolist() == [461, 751]
+    assert frame["kommune_code"].dtype == "int64"
 
 
 def test_schema_violation_in_file(tmp_path):
