@@ -60,3 +60,18 @@ def test_bad_arguments(kw, message):
     args = {"reps": 10, "seed": 1, "progress": False, **kw}
     with pytest.raises(ek.ParameterError, match=message):
         resample(_normals, **args)
+
+
+def test_dask_backend_gives_the_same_numbers():
+    """joblib's dask backend on a local dask.distributed cluster: same streams, same numbers."""
+    distributed = pytest.importorskip("dask.distributed")
+    from joblib import parallel_config
+
+    expected = resample(_normals, 600, seed=5, n_jobs=1, progress=False)
+    with (
+        distributed.Client(processes=False, n_workers=1, threads_per_worker=2) as client,
+        parallel_config(backend="dask"),
+    ):
+        got = resample(_normals, 600, seed=5, n_jobs=2, progress=False)
+        assert client.status == "running"
+    np.testing.assert_array_equal(got, expected)
