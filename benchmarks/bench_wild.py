@@ -13,6 +13,8 @@ Cases (each contender in its own process; times cover the inference call only):
    (the peer builds a 50,000-column dummy design).
 3. Randomization inference, 9,999 permutations on mpdta (target: under 2 s).
 4. Scaling with n_jobs = 1 and 2 on case 1 (identical p-values required).
+5. Scaling with n_jobs = 1 and 2 on the Callaway-Sant'Anna multiplier bootstrap (mpdta, DR,
+   999 draws) and on the synthetic-control placebo loop (Prop 99, 38 placebo fits).
 
 The peer needs its own virtualenv (see tests/reference/did/README.md); without
 ``--peer-python`` (or if it does not exist) the peer rows are skipped with a note.
@@ -78,6 +80,31 @@ report(seconds=time.perf_counter() - t0, p_value=res.p_value)
 """
 
 
+EFFEKT_CS = """
+import effekt as ek
+ek.set_options(progress=False)
+df = ek.datasets.load_dataset("mpdta")
+panel = ek.Panel.from_frame(df, unit="countyreal", time="year", outcome="lemp",
+                            cohort="first.treat", never_treated=0)
+boot = ek.MultiplierBootstrap(reps=999, seed=1, n_jobs={n_jobs})
+t0 = time.perf_counter()
+res = ek.did.CallawaySantAnna(bootstrap=boot).fit(panel)
+report(seconds=time.perf_counter() - t0, p_value=float(res.to_frame()["std_error"].sum()))
+"""
+
+EFFEKT_PLACEBO = """
+import effekt as ek
+ek.set_options(progress=False)
+df = ek.datasets.load_dataset("prop99")
+panel = ek.Panel.from_frame(df, unit="state", time="year", outcome="cigsale")
+fit = ek.synth.SyntheticControl(treated="California", treatment_time=1989,
+                                special_predictors={{"cigsale": [1975, 1980, 1988]}}).fit(panel)
+t0 = time.perf_counter()
+placebo = fit.placebo("space", n_jobs={n_jobs})
+report(seconds=time.perf_counter() - t0, p_value=float(placebo.p_value))
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--peer-python", default="/work/refvenv/bin/python")
@@ -89,31 +116,82 @@ def main() -> None:
     rows = []
     ours = run("effekt", EFFEKT_WILD.format(reps=reps, n_jobs=1))
     theirs = run("pyfixest/wildboottest", PEER_WILD.format(reps=reps), peer) if peer else None
-    rows.append(["1 mpdta G=500", "effekt", ours.values and ours.values["seconds"],
-                 ours.values and ours.values["p_value"], ours.values and
-                 ours.values["peak_rss_mb"], ""])
+    rows.append(
+        [
+            "1 mpdta G=500",
+            "effekt",
+            ours.values and ours.values["seconds"],
+            ours.values and ours.values["p_value"],
+            ours.values and ours.values["peak_rss_mb"],
+            "",
+        ]
+    )
     if theirs is not None and theirs.values:
         ratio = theirs.values["seconds"] / ours.values["seconds"] if ours.values else ""
-        rows.append(["1 mpdta G=500", "pyfixest.wildboottest", theirs.values["seconds"],
-                     theirs.values["p_value"], theirs.values["peak_rss_mb"],
-                     f"effekt {ratio:.0f}x faster" if ratio else ""])
+        rows.append(
+            [
+                "1 mpdta G=500",
+                "pyfixest.wildboottest",
+                theirs.values["seconds"],
+                theirs.values["p_value"],
+                theirs.values["peak_rss_mb"],
+                f"effekt {ratio:.0f}x faster" if ratio else "",
+            ]
+        )
     else:
         note = theirs.error if theirs is not None else "peer interpreter not found"
         rows.append(["1 mpdta G=500", "pyfixest.wildboottest", "skipped", "", "", note])
 
     big = run("effekt", EFFEKT_BIG.format(reps=reps))
-    rows.append(["2 G=50, N=1e6", "effekt", big.values and big.values["seconds"],
-                 big.values and big.values["p_value"], big.values and big.values["peak_rss_mb"],
-                 big.error or ""])
+    rows.append(
+        [
+            "2 G=50, N=1e6",
+            "effekt",
+            big.values and big.values["seconds"],
+            big.values and big.values["p_value"],
+            big.values and big.values["peak_rss_mb"],
+            big.error or "",
+        ]
+    )
     ri = run("effekt", EFFEKT_RI.format(reps=reps))
-    rows.append(["3 RI mpdta", "effekt", ri.values and ri.values["seconds"],
-                 ri.values and ri.values["p_value"], ri.values and ri.values["peak_rss_mb"],
-                 ri.error or ""])
+    rows.append(
+        [
+            "3 RI mpdta",
+            "effekt",
+            ri.values and ri.values["seconds"],
+            ri.values and ri.values["p_value"],
+            ri.values and ri.values["peak_rss_mb"],
+            ri.error or "",
+        ]
+    )
     two = run("effekt", EFFEKT_WILD.format(reps=reps, n_jobs=2))
     same = two.values and ours.values and two.values["p_value"] == ours.values["p_value"]
-    rows.append(["4 n_jobs=2", "effekt", two.values and two.values["seconds"],
-                 two.values and two.values["p_value"], two.values and two.values["peak_rss_mb"],
-                 "same p-value as n_jobs=1" if same else "P-VALUE DIFFERS"])
+    rows.append(
+        [
+            "4 n_jobs=2",
+            "effekt",
+            two.values and two.values["seconds"],
+            two.values and two.values["p_value"],
+            two.values and two.values["peak_rss_mb"],
+            "same p-value as n_jobs=1" if same else "P-VALUE DIFFERS",
+        ]
+    )
+    for label, code in (("5 C&S bootstrap", EFFEKT_CS), ("5 SC placebos", EFFEKT_PLACEBO)):
+        runs = [run("effekt", code.format(n_jobs=n)) for n in (1, 2)]
+        same = (
+            all(r.values for r in runs) and runs[0].values["p_value"] == runs[1].values["p_value"]
+        )
+        for n, r in zip((1, 2), runs, strict=True):
+            rows.append(
+                [
+                    f"{label} n_jobs={n}",
+                    "effekt",
+                    r.values and r.values["seconds"],
+                    r.values and r.values["p_value"],
+                    r.values and r.values["peak_rss_mb"],
+                    r.error or ("identical across n_jobs" if same else "DIFFERS"),
+                ]
+            )
     print(f"Wild cluster bootstrap and randomization inference, B = {reps}")
     print(table(rows, ["case", "contender", "seconds", "p-value", "peak RSS MB", "note"]))
 
