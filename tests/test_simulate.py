@@ -215,6 +215,67 @@ def test_different_seeds_differ(tiny):
     assert not tiny.area_year["residents"].equals(other.area_year["residents"])
 
 
+def test_blocks_do_not_change_the_world(tiny, monkeypatch):
+    # The simulator works on blocks of whole persons and draws the random lanes block by
+    # block (redrawing them from saved generator states for the counterfactuals). Much
+    # smaller blocks must give exactly the same world, truth and registers.
+    from effekt.simulate import _build, _engine
+
+    monkeypatch.setattr(_build, "_CHUNK", 997)
+    monkeypatch.setattr(_engine, "_LANE_BLOCK", 5003)
+    small = simulate.denmark(n_areas=10, years=(2008, 2016), seed=5)
+    assert len(small._b.engine._big) > 3
+    pd.testing.assert_frame_equal(small.area_year, tiny.area_year)
+    pd.testing.assert_frame_equal(small.truth.att(by="unit_time"), tiny.truth.att(by="unit_time"))
+    pd.testing.assert_frame_equal(
+        small.truth.att(by="unit_time", population="stayers"),
+        tiny.truth.att(by="unit_time", population="stayers"),
+    )
+    pd.testing.assert_frame_equal(small.counterfactual("all"), tiny.counterfactual("all"))
+    pd.testing.assert_frame_equal(small.registers()["ras"], tiny.registers()["ras"])
+
+
+def test_lanes_redrawn_from_saved_states_are_the_same():
+    from effekt.simulate._build import Builder
+    from effekt.simulate.world import _config
+
+    b = Builder(_config(10, (2008, 2016), 5, "none", "level", 0.5, 0.5))
+    eng = b.engine
+    # every person-year's four 16-bit lanes are one 64-bit draw of the engine's generator,
+    # drawn in person-aligned blocks: redrawn blocks equal the first draw
+    first = np.concatenate([at.lanes for at in eng.big_blocks(lanes=True)], axis=1)
+    again = np.concatenate([at.lanes for at in eng.big_blocks(lanes=True)], axis=1)
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == (4, b.rows.n)
+
+
+def test_truth_is_computed_on_first_use_and_does_not_depend_on_order():
+    a = simulate.denmark(n_areas=10, years=(2008, 2016), seed=7)
+    b = simulate.denmark(n_areas=10, years=(2008, 2016), seed=7)
+    assert a._truth is None  # building the world does not compute the truth
+    regs = b.registers()  # registers first, then the truth
+    b_units = b.truth.att(by="unit_time")
+    pd.testing.assert_frame_equal(a.truth.att(by="unit_time"), b_units)
+    pd.testing.assert_frame_equal(a.registers()["ind"], regs["ind"])
+    pd.testing.assert_frame_equal(a.persons, b.persons)
+
+
+@pytest.mark.parametrize("kind", ["lbf_helhedsplan", "fritidsjob", "familieindsats"])
+def test_counterfactual_equals_a_world_simulated_without_the_kind(kind):
+    # Independent oracle: the world without one kind's effects, simulated from scratch (every
+    # other random draw is the same), equals the counterfactual the world computes by
+    # removing that kind's effects from its person-years. No transformation happens before
+    # 2019, so both worlds have the same residents. lbf_helhedsplan acts on youth education,
+    # labour and charges; fritidsjob on NEET and charges; familieindsats on placements.
+    kw = {"n_areas": 15, "years": (2005, 2016), "seed": 4}
+    world = simulate.denmark(**kw)
+    without = {k: e for k, e in simulate.default_effects().items() if k[0] != kind}
+    pd.testing.assert_frame_equal(
+        world.counterfactual(kind), simulate.denmark(**kw, effects=without).area_year
+    )
+    assert not world.counterfactual(kind).equals(world.area_year)
+
+
 def test_effects_change_no_other_random_draw():
     # The placebo world has the same untreated outcomes as the default world up to the first
     # year in which physical transformations (which follow the lists, hence the effects) act.
@@ -530,24 +591,29 @@ def test_world_methods_reject_bad_arguments(world):
 @pytest.mark.slow
 def test_small_world_builds(capsys):
     # Timing is reported, not asserted (machines differ). Slow: the 100-area default world is a
-    # person-level microsimulation of about 7 million person-years (several seconds).
-    start = time.perf_counter()
+    # person-level microsimulation of about 7 million person-years (a few seconds with the
+    # truth, which is computed on first use).
+    start, cpu = time.perf_counter(), time.process_time()
     w = simulate.denmark(n_areas=100, seed=0)
-    elapsed = time.perf_counter() - start
+    built, built_cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert len(w.truth.att(by="overall"))
+    total, total_cpu = time.perf_counter() - start, time.process_time() - cpu
     with capsys.disabled():
         print(
-            f"\nsimulate.denmark(n_areas=100): {elapsed:.2f} s, "
+            f"\nsimulate.denmark(n_areas=100): {built:.2f} s ({built_cpu:.2f} s CPU), with the "
+            f"truth {total:.2f} s ({total_cpu:.2f} s CPU); "
             f"{int(w.area_year['residents'].sum() / 20):,} residents per year"
         )
     assert w.area_year.shape == (100 * 20, 25)
 
 
 @pytest.mark.slow
-def test_denmark_sized_world_builds():
-    start = time.perf_counter()
+def test_denmark_sized_world_builds(capsys):
+    start, cpu = time.perf_counter(), time.process_time()
     w = simulate.denmark(n_areas=500, seed=0)
-    elapsed = time.perf_counter() - start
-    print(f"simulate.denmark(n_areas=500): {elapsed:.2f} s")
+    elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - cpu
+    with capsys.disabled():
+        print(f"\nsimulate.denmark(n_areas=500): {elapsed:.2f} s ({elapsed_cpu:.2f} s CPU)")
     residents = w.area_year.groupby("year")["residents"].sum()
     assert residents.between(700_000, 1_300_000).all()
     ek.validate(w.area_year, "area_year")

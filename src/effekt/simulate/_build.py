@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 
 from effekt.simulate import _dgp as D
 from effekt.simulate._effects import KINDS
+from effekt.simulate._engine import (
+    _S,
+    INC,
+    STATS,
+    At,
+    EduPaths,
+    Engine,
+    Facts,
+    GroupSums,
+    Outcome,
+    completion,
+    group_sums,
+    region_sums,
+    stat_flags,
+    union,
+)
 
 SHARE_OUTCOMES = (
     "outside_work_edu_share",
@@ -57,12 +73,7 @@ _RATIOS = {
     "youth_charged_per_1000": ("charged_num", "pop_15_25", 1000.0),
     "children_placed_per_1000": ("placed_num", "pop_0_17", 1000.0),
 }
-_S = D._S
-_CHUNK = 1_000_000  # person-years per chunk in the passes over every person-year
-
-
-def _take(out: D.Outcome, idx: np.ndarray) -> D.Outcome:
-    return D.Outcome(*(getattr(out, f.name)[idx] for f in fields(D.Outcome)))
+_CHUNK = 100_000  # person-years per block in the pass over every person-year (cache-sized)
 
 
 @dataclass
@@ -74,8 +85,40 @@ class Sums:
     moves: np.ndarray  # (2, n_areas * T), NaN in the first year
 
 
+@dataclass
+class _World:
+    """A counterfactual world: which kinds' effects are removed, from which world."""
+
+    key: str
+    kinds: set[str]
+    member: np.ndarray  # persons in the world
+    start: Sums  # the sums of the world with the effects
+    edu: np.ndarray | None  # persons whose youth education changes (None: nobody)
+    paths: EduPaths | None  # their education paths without the effects
+    rows: list[np.ndarray] = field(default_factory=list)  # changed person-years, by block
+    new: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # and their outcomes
+
+    @classmethod
+    def of(cls, b: Builder, key: str, kinds: set[str], member: np.ndarray, start: Sums) -> _World:
+        d_edu = b.d_edu.copy()
+        for kind, (persons, val) in b.edu_contrib.items():  # in the order of the effects
+            if kind in kinds:
+                d_edu[persons] -= val
+        completed = completion(b.ps, d_edu)
+        edu = (completed != b.completed) & member
+        if not edu.any():
+            return cls(key, kinds, member, start, None, None)
+        return cls(key, kinds, member, start, edu, EduPaths.of(b.ps, completed))
+
+
 class Builder:
-    """Runs the data-generating process and keeps what the World needs."""
+    """Runs the data-generating process and keeps what the World needs.
+
+    Construction computes the factual world and its ``area_year`` table (with the
+    physical transformations that the lists imply); :meth:`counterfactuals`, needed
+    only for the truth, runs on demand. The passes over person-years work on blocks
+    of whole persons, so that temporaries stay small.
+    """
 
     def __init__(self, cfg: D.Config) -> None:
         self.cfg = cfg
@@ -89,60 +132,32 @@ class Builder:
         self.tens = D.make_tenancies(r_ten, cfg, self.areas)
         self.ps = D.make_population(r_pop, cfg, self.areas, self.tens)
         self.rows = D.expand_rows(self.ps)
-        self.engine = D.Engine(cfg, self.areas, self.ps, self.rows, r_eng)
+        self.engine = Engine(cfg, self.areas, self.ps, self.rows, r_eng)
         self.T = cfg.n_years
-        ps, rows = self.ps, self.rows
-        length = np.bincount(rows.pid, minlength=ps.n)
-        self.row_start = np.cumsum(length) - length
-        self.row_len = length
         self._effects()
-        self.completed = D.completion(ps, self.d_edu)
-        # untruncated probabilities of the factual world, for the counterfactuals (dropped later)
-        self.p_raw = {f: np.zeros(rows.n, np.float32) for f in ("out", "ch", "cv", "pl")}
-        self.fact = self._factual()
-        # the engine's flat area-year index, with -1 for person-years outside the areas
-        self.g_area = np.where(rows.area >= 0, self.engine.ay, -1)
-        self.g_reg = ps.reg[rows.pid].astype(np.int32) * np.int32(self.T) + (rows.year - cfg.y0)
-
-    def _factual(self) -> D.Outcome:
-        """Outcomes of every person-year, in chunks (to keep temporaries small)."""
-        n = self.rows.n
-        fact = D.Outcome(
-            np.zeros(n, np.int16),
-            np.zeros(n, np.int16),
-            np.zeros(n, np.int16),
-            np.zeros(n, np.float32),
-            np.zeros(n, bool),
-            np.zeros(n, bool),
-            np.zeros(n, bool),
-        )
-        for lo in range(0, n, _CHUNK):  # loop over chunks of a million person-years
-            idx = np.arange(lo, min(lo + _CHUNK, n))
-            delta = {f: d[lo : lo + _CHUNK] for f, d in self.d_rows.items()}
-            part = self.engine.outcome(idx, delta, self.completed, self.p_raw)
-            for f in fields(D.Outcome):
-                getattr(fact, f.name)[lo : lo + _CHUNK] = getattr(part, f.name)
-        return fact
+        self.completed = completion(self.ps, self.d_edu)
+        self._factual()
 
     # ------------------------------------------------------------------ effects
 
-    def rows_of(self, persons: np.ndarray) -> np.ndarray:
-        """Row indices of ``persons`` (each person's rows are contiguous)."""
-        n = self.row_len[persons]
-        start = np.repeat(self.row_start[persons] - (np.cumsum(n) - n), n)
-        return start + np.arange(int(n.sum()))
-
     def _effects(self) -> None:
-        cfg, ps, rows, progs = self.cfg, self.ps, self.rows, self.progs
-        y0, y1 = cfg.y0, cfg.y1
+        """The planted effects: on youth education (by person) and the plan for the rest.
+
+        Effects on person-year probabilities are computed block by block
+        (:meth:`_effect_values`); here each kind's exposed persons are found.
+        """
+        cfg, ps, progs = self.cfg, self.ps, self.progs
+        y0, y1, T = cfg.y0, cfg.y1, self.T
         self.timelines = {k: D.Timeline.of(progs.active[k], y0) for k in KINDS}
-        bg_z = np.array([1.0, 0.0, -1.0])[ps.pe]
+        self._bg_z = np.array([1.0, 0.0, -1.0])  # by parental education (basic, youth, higher)
         area_p = np.flatnonzero(ps.area >= 0)
-        self.d_rows: dict[str, np.ndarray] = {}
         self.d_edu = np.zeros(ps.n, np.float32)
-        # (kind, family) -> (row or person indices, contribution)
-        self.contrib: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        exposure_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # kind -> (persons, contribution) of the effects on youth education, in order
+        self.edu_contrib: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # the other effects, in order: (kind, family, scale, area multiplier, background,
+        # build-up, persistence ** years since the last exposed year)
+        self._plan: list[tuple[str, str, float, np.ndarray, float, float, np.ndarray]] = []
+        self._kind_exposure: dict[str, tuple[np.ndarray, ...]] = {}
         for (kind, outcome), eff in self.cfg.effects.items():
             fam = D.OUTCOME_FAMILY[outcome]
             tl = self.timelines[kind]
@@ -158,109 +173,215 @@ class Builder:
                 val = (
                     size
                     * mult[ps.area[sel]]
-                    * (1 + eff.background * bg_z[sel])
+                    * (1 + eff.background * self._bg_z[ps.pe[sel]])
                     * np.minimum(e18[e18 > 0], eff.buildup)
                     / eff.buildup
-                )
-                self._add(kind, "edu", sel, val)
+                ).astype(np.float32)
+                self.d_edu[sel] += val
+                self.edu_contrib[kind] = (sel, val)  # one youth-education effect per kind
                 continue
-            if kind not in exposure_cache:
-                # persons ever exposed while in their area, then their rows
-                a = ps.area[area_p].astype(np.int64)
-                ever = (
-                    tl.cum[a, ps.in_end[area_p] - y0 + 1] - tl.cum[a, ps.in_start[area_p] - y0]
-                ) > 0
-                r = self.rows_of(area_p[ever])
-                e, gap = D.exposure(tl, ps, rows, r, y0)
-                keep = e > 0
-                exposure_cache[kind] = (r[keep], e[keep], gap[keep])
-            r, e, gap = exposure_cache[kind]
-            p = rows.pid[r]
+            if kind not in self._kind_exposure:
+                self._kind_exposure[kind] = self._exposed_persons(tl, area_p)
             if outcome.endswith("_per_1000"):
                 scale = eff.size / 1000.0
             elif fam == "neet":
                 scale = eff.size / D._NEET_NONSTUDENT
             else:
                 scale = eff.size
-            val = (
-                scale
-                * mult[ps.area[p]]
-                * (1 + eff.background * bg_z[p])
-                * np.minimum(e, eff.buildup)
-                / eff.buildup
-                * eff.persistence**gap
-            )
-            self._add(kind, fam, r, val)
+            # persistence ** gap, tabulated (the same power function per element)
+            fade = eff.persistence ** np.arange(T + 1)
+            plan = (kind, fam, scale, mult, eff.background, float(eff.buildup), fade)
+            self._plan.append(plan)
+        self.families = list(dict.fromkeys(fam for _, fam, *_ in self._plan))
 
-    def _add(self, kind: str, fam: str, idx: np.ndarray, val: np.ndarray) -> None:
-        val = val.astype(np.float32)
-        if fam == "edu":
-            self.d_edu[idx] += val
-        else:
-            if fam not in self.d_rows:
-                self.d_rows[fam] = np.zeros(self.rows.n, np.float32)
-            self.d_rows[fam][idx] += val
-        # each outcome of EFFECT_OUTCOMES has its own family, so (kind, family) is unique
-        self.contrib[(kind, fam)] = (idx, val)
+    def _exposed_persons(self, tl: D.Timeline, area_p: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Persons exposed to a kind while in their area.
+
+        Returns the persons (int64), the number of years from moving in to their first
+        year of exposure, the kind's cumulative activity (``Timeline.cum``) and last
+        active year (``Timeline.last``), flattened.
+        """
+        ps, y0, T = self.ps, self.cfg.y0, self.T
+        a = ps.area[area_p].astype(np.int32)
+        s = ps.in_start[area_p].astype(np.int32) - np.int32(y0)
+        end = ps.in_end[area_p].astype(np.int32) - np.int32(y0)
+        # the first active year from each year on (T: none)
+        active = np.diff(tl.cum, axis=1) > 0
+        on = np.where(active, np.arange(T, dtype=np.int32), np.int32(T))
+        nxt = np.minimum.accumulate(on[:, ::-1], axis=1)[:, ::-1].ravel()
+        first = nxt.take(a * np.int32(T) + s)
+        ever = np.flatnonzero(first <= end)
+        skip = (first.take(ever) - s.take(ever)).astype(np.int16)
+        return area_p.take(ever), skip, tl.cum.ravel(), tl.last.astype(np.int32).ravel()
+
+    def _block_exposure(self, kind: str, at: At) -> tuple[np.ndarray, ...]:
+        """Exposure of a block's person-years to a kind.
+
+        A person's exposure in year ``t`` is the number of years from moving in to
+        ``min(t, last year in the area)`` in which the kind operated in the area; the gap
+        is the number of years since the last of them (0 while it operates). Returns the
+        kind's exposed persons in the block, their numbers of rows from the first year of
+        exposure on, the positions of those rows in the block, their years of exposure
+        (at least 1) and their gaps.
+        """
+        assert at.persons is not None
+        ps, eng, T, y0 = self.ps, self.engine, self.T, np.int32(self.cfg.y0)
+        persons, skip, cum, last_year = self._kind_exposure[kind]
+        j0, j1 = np.searchsorted(persons, [at.persons.start, at.persons.stop])
+        pk = persons[j0:j1]
+        sk = skip[j0:j1]
+        a = ps.area.take(pk).astype(np.int32)
+        s = ps.in_start.take(pk).astype(np.int32) - y0
+        end = ps.in_end.take(pk).astype(np.int32) - y0
+        n = eng.row_len.take(pk) - sk
+        offset = eng.row_start.take(pk) + sk - at.start - (np.cumsum(n) - n)
+        li = np.repeat(offset, n) + np.arange(int(n.sum()))
+        t = at.row(self.rows.year).take(li).astype(np.int32) - y0
+        t_eff = np.minimum(t, np.repeat(end, n))
+        row0 = a * np.int32(T + 1)
+        e = cum.take(np.repeat(row0 + 1, n) + t_eff) - np.repeat(cum.take(row0 + s), n)
+        last = last_year.take(np.repeat(a * np.int32(T), n) + t_eff)
+        gap = (last >= np.repeat(s + y0, n)) * (t + y0 - last)
+        return pk, n, li, e, gap
+
+    def _effect_values(self, at: At) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+        """The effects on a block's person-years, in the order of the effects.
+
+        Returns ``(kind, family, rows, values)``: the positions in the block of the
+        person-years with at least one year of exposure (one array per kind) and the
+        float32 effects (:class:`~effekt.simulate.Effect`: size, area and background
+        heterogeneity, build-up and persistence).
+        """
+        ps = self.ps
+        local: dict[str, tuple[np.ndarray, ...]] = {}
+        out = []
+        for kind, fam, scale, mult, background, buildup, fade in self._plan:
+            if kind not in local:
+                local[kind] = self._block_exposure(kind, at)
+            pk, n, li, e, gap = local[kind]
+            # the person part, then per person-year (the float64 operations in this order)
+            person = (
+                scale
+                * mult.take(ps.area.take(pk))
+                * (1 + background * self._bg_z.take(ps.pe.take(pk)))
+            )
+            val = np.repeat(person, n) * np.minimum(e, buildup) / buildup * fade.take(gap)
+            out.append((kind, fam, li, val.astype(np.float32)))
+        return out
+
+    def _deltas(
+        self,
+        at: At,
+        values: list[tuple[str, str, np.ndarray, np.ndarray]],
+        buffers: dict[str, np.ndarray],
+    ) -> dict[str, np.ndarray]:
+        """The summed effects per family on a block (dense float32, added in order)."""
+        delta = {}
+        for f in self.families:
+            if f not in buffers or len(buffers[f]) < at.n:
+                buffers[f] = np.empty(at.n, np.float32)  # reused from block to block
+            delta[f] = buffers[f][: at.n]
+            delta[f].fill(0)
+        for _, fam, li, val in values:
+            delta[fam][li] += val
+        return delta
+
+    # ------------------------------------------------------------------ the factual world
+
+    def _factual(self) -> None:
+        """Outcomes and statistic flags of every person-year, block by block.
+
+        Each large block of whole persons gets its random lanes and the effects of the
+        interventions on its person-years; its outcomes are computed in small,
+        cache-sized blocks. The same pass sums the statistics of the persons present
+        in every world (all but the two candidate households of transformable tenancies).
+        """
+        eng, ps, rows, T, y0 = self.engine, self.ps, self.rows, self.T, self.cfg.y0
+        self.fact = Facts(rows.n)
+        paths = EduPaths.of(ps, self.completed)
+        area = GroupSums(self.areas.n * T)
+        region = np.zeros((2, 5 * T))
+        buffers: dict[str, np.ndarray] = {}
+        for big in eng.big_blocks(lanes=True):  # loop over large blocks
+            big_delta = self._deltas(big, self._effect_values(big), buffers)
+            for at in eng.blocks(_CHUNK, within=big):  # loop over small blocks
+                lo = at.start - big.start
+                delta = {f: v[lo : lo + at.n] for f, v in big_delta.items()}
+                out = eng.outcome(at, paths, delta)
+                age = at.row(rows.age)
+                flags = stat_flags(age, at.person(ps.herk), out)
+                self.fact.put(at.rows, out, flags)
+                always = at.person(ps.cand) == 0
+                sel = np.flatnonzero(always & (at.row(rows.area) >= 0))
+                area.add(at.ay.take(sel), age.take(sel), flags.take(sel), out.income.take(sel))
+                sel = np.flatnonzero(always & ((flags & INC) != 0))
+                reg = at.person(ps.reg).take(sel).astype(np.int32) * np.int32(T) + (
+                    at.row(rows.year).take(sel) - y0
+                )
+                income = out.income.take(sel)
+                region[0] += np.bincount(reg, minlength=5 * T)
+                region[1] += np.bincount(reg, weights=income, minlength=5 * T)
+        self.s_c0 = (area.result(), region)
 
     # ------------------------------------------------------------------ sums
 
-    def area_sums(
-        self, idx: np.ndarray, out: D.Outcome | None = None, sign: float = 1.0
-    ) -> np.ndarray:
-        """Area-year sums over rows ``idx`` (factual values unless ``out``), in chunks."""
-        n_a = self.areas.n * self.T
-        res = np.zeros((len(D.STATS), n_a))
-        for lo in range(0, len(idx), _CHUNK):  # loop over chunks of a million person-years
-            i = idx[lo : lo + _CHUNK]
-            herk = self.ps.herk[self.rows.pid[i]]
-            if out is None:
-                res += D.sums(self.g_area[i], self.fact, self.rows.age[i], herk, n_a, sign, i)
-            else:
-                part = _take(out, np.arange(lo, lo + len(i)))
-                res += D.sums(self.g_area[i], part, self.rows.age[i], herk, n_a, sign)
-        return res
-
-    def sums(
-        self, idx: np.ndarray, out: D.Outcome | None = None, sign: float = 1.0
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def sums(self, idx: np.ndarray, out: Outcome | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Area-year and region-year sums over rows ``idx`` (factual values unless ``out``)."""
-        take = idx if out is None else None
-        full = self.fact if out is None else out
-        r = sign * D.region_sums(self.g_reg[idx], full, self.rows.age[idx], 5 * self.T, take)
-        return self.area_sums(idx, out, sign), r
+        ps, rows, T = self.ps, self.rows, self.T
+        flags, income = self._flags(idx, out)
+        pid = rows.pid[idx]
+        reg = ps.reg[pid].astype(np.int32) * np.int32(T) + (rows.year[idx] - self.cfg.y0)
+        return self._area_sums(idx, flags, income), region_sums(reg, flags, income, 5 * T)
+
+    def area_sums(self, idx: np.ndarray, out: Outcome | None = None) -> np.ndarray:
+        """Area-year sums over rows ``idx`` (factual values unless ``out``)."""
+        return self._area_sums(idx, *self._flags(idx, out))
+
+    def _flags(self, idx: np.ndarray, out: Outcome | None) -> tuple[np.ndarray, np.ndarray]:
+        if out is None:
+            return self.fact.flags[idx], self.fact.income[idx]
+        herk = self.ps.herk[self.rows.pid[idx]]
+        return stat_flags(self.rows.age[idx], herk, out), out.income
+
+    def _area_sums(self, idx: np.ndarray, flags: np.ndarray, income: np.ndarray) -> np.ndarray:
+        # rows outside the areas fall in an extra last area, dropped
+        n_a = self.areas.n * self.T
+        ay = self.engine.ay_of(self.rows.area[idx], self.rows.year[idx])
+        res = group_sums(ay, self.rows.age[idx], flags, income, n_a + self.T)
+        return res[:, :n_a]
 
     def moves(self, member: np.ndarray) -> np.ndarray:
+        """Moves in and out per area-year of the persons in ``member`` (NaN in the first year)."""
+        if not hasattr(self, "_moves_c0"):  # the persons in every world, once
+            self._moves_c0 = self._moves(np.flatnonzero((self.ps.cand == 0) & (self.ps.area >= 0)))
+        c12 = self._c12[0]
+        res = self._moves_c0 + self._moves(c12[member[c12]])
+        res[:, np.arange(self.areas.n) * self.T] = np.nan  # first year: no previous year
+        return res
+
+    def _moves(self, p: np.ndarray) -> np.ndarray:
         ps, y0, y1, T = self.ps, self.cfg.y0, self.cfg.y1, self.T
-        p = np.flatnonzero(member & (ps.area >= 0))
         a = ps.area[p].astype(np.int64)
         s = ps.in_start[p].astype(np.int64)
         e = ps.in_end[p].astype(np.int64)
         moved_in = (s > y0) & (ps.birth[p] != s)
         moved_out = e < y1
         n_a = self.areas.n * T
-        res = np.vstack(
+        return np.vstack(
             [
                 np.bincount(a[moved_in] * T + s[moved_in] - y0, minlength=n_a),
                 np.bincount(a[moved_out] * T + e[moved_out] + 1 - y0, minlength=n_a),
             ]
         ).astype(float)
-        res[:, np.arange(self.areas.n) * T] = np.nan  # first year: no previous year
-        return res
 
     def member(self, transform_start: np.ndarray) -> np.ndarray:
         """Which persons of the superset exist in the world with these transformations."""
-        ps, tens = self.ps, self.tens
-        cand = ps.cand
-        ten = np.maximum(ps.ten, 0)
-        a = tens.area[ten]
-        start = transform_start[a]
-        use = (
-            (start > 0)
-            & (tens.start[ten] >= start)
-            & (tens.u_mix[ten] < self.cfg.transformation_mix)
-        )
-        return (cand == 0) | ((cand == 1) & ~use) | ((cand == 2) & use)
+        c12, cand, area, t_start, u_mix = self._c12
+        start = transform_start[area]
+        use = (start > 0) & (t_start >= start) & (u_mix < self.cfg.transformation_mix)
+        member = self.ps.cand == 0
+        member[c12] = np.where(cand == 1, ~use, use)
+        return member
 
     # ------------------------------------------------------------------ indicators
 
@@ -306,14 +427,16 @@ class Builder:
     # ------------------------------------------------------------------ the world
 
     def run(self) -> None:
-        """Transformations from the lists, the factual world and every counterfactual."""
+        """Transformations from the lists and the factual world."""
         from effekt.lists import classify
 
-        cfg, ps, rows, A, _T = self.cfg, self.ps, self.rows, self.areas, self.T
-        cand_r = ps.cand[rows.pid]
-        self.rows_c0 = np.flatnonzero(cand_r == 0)
-        self.rows_c12 = np.flatnonzero(cand_r > 0)
-        self.s_c0 = self.sums(self.rows_c0)
+        cfg, ps, A, tens = self.cfg, self.ps, self.areas, self.tens
+        # the candidate households of transformable tenancies: persons, candidate (1 ordinary,
+        # 2 rich), area, tenancy start and the uniform choosing the rich one
+        c12 = np.flatnonzero(ps.cand > 0)
+        ten = ps.ten[c12]
+        self._c12 = (c12, ps.cand[c12], tens.area[ten], tens.start[ten], tens.u_mix[ten])
+        self.rows_c12 = self.engine.rows_of(c12)
         none = np.zeros(A.n, np.int64)
         self.base = self._world_sums(none)
         start = none
@@ -343,7 +466,6 @@ class Builder:
             self.progs.active["fysisk_omdannelse"], cfg.y0
         )
         self.cohort = {k: self._first_year(self.progs.active[k]) for k in KINDS}
-        self._counterfactuals()
 
     def _world_sums(self, start: np.ndarray) -> Sums:
         member = self.member(start)
@@ -372,136 +494,227 @@ class Builder:
 
     # ------------------------------------------------------------------ counterfactuals
 
-    def _counterfactuals(self) -> None:
-        """Indicators of the world without each kind (and without any intervention)."""
+    def counterfactuals(self) -> None:
+        """Sums of the world without each kind (and without any intervention).
+
+        Counterfactual ``all`` removes every effect from the world without
+        transformations. Worlds are exact (common random numbers): a person-year's
+        outcome changes only where its uniform falls between the factual and the
+        counterfactual probability, or where a youth education is no longer completed.
+        One pass over the blocks finds those person-years for every world; the sums are
+        corrected by them.
+        """
+        eng = self.engine
+        kinds_with = sorted({k for k, *_ in self._plan} | set(self.edu_contrib), key=KINDS.index)
+        worlds = [_World.of(self, k, {k}, self.member_fact, self.sums_fact) for k in kinds_with]
+        worlds.append(_World.of(self, "all", set(KINDS), self.member_base, self.base))
+        buffers: dict[str, np.ndarray] = {}
+        for big in eng.big_blocks(lanes=True):  # loop over large blocks
+            values = self._effect_values(big)
+            delta = self._deltas(big, values, buffers)
+            for w in worlds:
+                self._changes(big, values, delta, w)
         self.cf_sums: dict[str, Sums] = {}
-        self._cf_rows: dict[str, tuple[np.ndarray, D.Outcome]] = {}
-        kinds_with = sorted({k for k, _ in self.contrib}, key=KINDS.index)
-        for kind in kinds_with:
-            self.cf_sums[kind] = self._without(self.sums_fact, self.member_fact, {kind})
-        base = self.base
-        self.cf_sums["fysisk_omdannelse"] = base
-        self.cf_sums["all"] = self._without(base, self.member_base, set(KINDS))
+        self._cf_rows: dict[str, tuple[np.ndarray, Outcome]] = {}
+        for w in worlds:
+            idx = np.concatenate(w.rows) if w.rows else np.zeros(0, np.int64)
+            if w.new:
+                new = Outcome(*(np.concatenate(p) for p in zip(*w.new, strict=True)))
+            else:
+                new = self.fact.take(idx)  # nothing changes
+            self._cf_rows[w.key] = (idx, new)
+            if not len(idx):
+                self.cf_sums[w.key] = w.start
+                continue
+            a_old, r_old = self.sums(idx)
+            a_new, r_new = self.sums(idx, new)
+            s = w.start
+            self.cf_sums[w.key] = Sums(s.area - a_old + a_new, s.region - r_old + r_new, s.moves)
+        self.cf_sums["fysisk_omdannelse"] = self.base
         for kind in KINDS:
             self.cf_sums.setdefault(kind, self.sums_fact)
 
-    def _without(self, start: Sums, member: np.ndarray, kinds: set[str]) -> Sums:
-        """``start`` with the person effects of ``kinds`` removed (exact, common random numbers).
+    def _changes(
+        self,
+        big: At,
+        values: list[tuple[str, str, np.ndarray, np.ndarray]],
+        delta: dict[str, np.ndarray],
+        w: _World,
+    ) -> None:
+        """The person-years of a block whose outcomes differ in world ``w``, and theirs."""
+        eng, rows, fact = self.engine, self.rows, self.fact
+        lo = big.start
+        # the removed effects' rows (candidates) and values per family on them (added in
+        # order, as in the factual)
+        mine = [(kind, fam, li, val) for kind, fam, li, val in values if kind in w.kinds]
+        kinds = {kind: li for kind, _, li, _ in mine}
+        if len(kinds) == 1:  # one kind: its families share the rows
+            cand = next(iter(kinds.values()))
+            rem = {fam: val for _, fam, _, val in mine}
+        elif kinds:
+            hit = np.zeros(big.n, bool)
+            for li in kinds.values():
+                hit[li] = True
+            cand = np.flatnonzero(hit)
+            loc = np.cumsum(hit, dtype=np.int32) - np.int32(1)
+            rem = {}
+            for _, fam, li, val in mine:
+                if fam not in rem:
+                    rem[fam] = np.zeros(len(cand), np.float32)
+                rem[fam][loc.take(li)] += val
+        changed, relabour = [], []
+        if w.edu is not None:  # persons whose youth education changes: all their rows
+            assert big.persons is not None
+            p = np.flatnonzero(w.edu[big.persons]) + big.persons.start
+            r_edu = eng.rows_of(p) - lo
+            changed.append(r_edu)
+            relabour.append(r_edu)
+        else:
+            r_edu = np.zeros(0, np.int64)
+        new_crime: dict[str, tuple[np.ndarray, ...]] = {}
+        if kinds:
+            c_age = rows.age[lo + cand]
+            c_keep = w.member.take(big.pid.take(cand))
 
-        A person-year's outcome changes only where its uniform falls between the factual
-        and the counterfactual probability (or where a youth education is no longer
-        completed), so only those person-years are recomputed; the sums are corrected
-        by them.
-        """
-        ps, rows, eng, fact = self.ps, self.rows, self.engine, self.fact
-        removed = {key: val for key, val in self.contrib.items() if key[0] in kinds}
-        d_edu = self.d_edu.copy()
-        rem: dict[str, np.ndarray] = {}
-        cand: dict[str, np.ndarray] = {}
-        for (_, f), (r, val) in removed.items():
-            if f == "edu":
-                d_edu[r] -= val
-                continue
-            if f not in rem:
-                rem[f] = np.zeros(rows.n, np.float32)
-            rem[f][r] += val
-            part = D.PARTS[f]
-            if part not in cand:
-                cand[part] = np.zeros(rows.n, bool)
-            cand[part][r] = True
-        completed = D.completion(ps, d_edu)
-        r_edu = self.rows_of(np.flatnonzero((completed != self.completed) & member))
-        zero = np.zeros(0, np.float32)
+            def removed(f: str, i: np.ndarray) -> np.ndarray:
+                return rem[f].take(i) if f in rem else np.zeros(len(i), np.float32)
 
-        def removed_at(f: str, r: np.ndarray) -> np.ndarray:
-            return rem[f][r] if f in rem else np.zeros(len(r), np.float32)
+            def nonzero(*fs: str) -> np.ndarray:
+                out = np.zeros(len(cand), bool)
+                for f in fs:
+                    if f in rem:
+                        out |= rem[f] != 0
+                return out
 
-        changed = np.zeros(rows.n, bool)
-        changed[r_edu] = True
-        relabour = changed.copy()
-        new_crime: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        if "labour" in cand:
-            r = np.flatnonzero(cand["labour"] & member[rows.pid])
-            r = r[(fact.socio[r] != 0) & (fact.socio[r] != 310) & (fact.socio[r] != 322)]
-            age = rows.age[r]
-            d = removed_at("out", r) + removed_at("neet", r) * ((age >= 15) & (age <= 24))
-            p = self.p_raw["out"][r]
-            u = eng.lane(r, 0)
-            flip = (u < np.clip(p, 0.002, 0.998)) != (u < np.clip(p - d, 0.002, 0.998))
-            changed[r[flip]] = True
-            relabour[r[flip]] = True
-        if "crime" in cand:
-            r = np.flatnonzero(cand["crime"] & member[rows.pid])
-            age = rows.age[r]
-            conv = (age >= 18) & (eng.lane(r, 2) < self.p_raw["cv"][r] - removed_at("cv", r))
-            charged = (
-                (age >= 15)
-                & (age <= 25)
-                & ((eng.lane(r, 1) < self.p_raw["ch"][r] - removed_at("ch", r)) | conv)
-            )
-            diff = (conv != fact.conv[r]) | (charged != fact.charged[r])
-            new_crime["crime"] = (r[diff], charged[diff], conv[diff])
-            changed[r[diff]] = True
-        if "placed" in cand:
-            r = np.flatnonzero(cand["placed"] & member[rows.pid])
-            placed = (rows.age[r] <= 17) & (
-                eng.lane(r, 2) < self.p_raw["pl"][r] - removed_at("pl", r)
-            )
-            diff = placed != fact.placed[r]
-            new_crime["placed"] = (r[diff], placed[diff], zero)
-            changed[r[diff]] = True
-        idx = np.flatnonzero(changed)
-        key = "+".join(sorted(kinds))
-        new = _take(fact, idx)
-        if len(idx):
-            pos = np.searchsorted(idx, r_edu)
-            if len(pos):
-                new.hf[pos], new.udd[pos] = eng.education(r_edu, completed)
-            pl = np.flatnonzero(relabour[idx])
-            if len(pl):
-                il = idx[pl]
-                delta = {f: v[il] - removed_at(f, il) for f, v in self.d_rows.items()}
-                new.socio[pl], new.income[pl] = eng.labour(il, new.hf[pl], new.udd[pl], delta)
-            if "crime" in new_crime:
-                r, charged, conv = new_crime["crime"]
-                pos = np.searchsorted(idx, r)
-                new.charged[pos], new.conv[pos] = charged, conv
-            if "placed" in new_crime:
-                r, placed, _ = new_crime["placed"]
-                new.placed[np.searchsorted(idx, r)] = placed
-        self._cf_rows[key] = (idx, new)
+            # where a removed effect is zero nothing changes (p - 0 == p): skip those rows
+            if "out" in rem or "neet" in rem:
+                soc = fact.socio[lo + cand]
+                sel = c_keep & (soc != 0) & (soc != 310) & (soc != 322) & nonzero("out", "neet")
+                if "out" not in rem:  # a NEET effect acts at ages 15-24 only
+                    sel &= (c_age >= 15) & (c_age <= 24)
+                i = np.flatnonzero(sel)
+                r, age = cand.take(i), c_age.take(i)
+                d = removed("out", i) + removed("neet", i) * ((age >= 15) & (age <= 24))
+                at = big.sub(r)
+                # the factual, untruncated probability (recomputed: bit-identical)
+                fd: dict[str, np.ndarray] = {
+                    f: delta[f].take(r) for f in ("out", "neet") if f in delta
+                }
+                p = eng.p_out(at, fact.hf[lo + r], fd)
+                u = eng.uniform(at, 0)
+                flip = (u < np.clip(p, 0.002, 0.998)) != (u < np.clip(p - d, 0.002, 0.998))
+                changed.append(r[flip])
+                relabour.append(r[flip])
+            if "ch" in rem or "cv" in rem:
+                sel = c_keep & (c_age >= 15) & nonzero("ch", "cv")
+                if "cv" not in rem:  # convictions unchanged: only the charges of 15-25
+                    sel &= c_age <= 25
+                i = np.flatnonzero(sel)
+                r, age = cand.take(i), c_age.take(i)
+                at = big.sub(r)
+                fd = {f: delta[f].take(r) for f in ("ch", "cv") if f in delta}
+                p_ch, p_cv = eng.p_crime(at, fd)
+                conv = (age >= 18) & (eng.uniform(at, 2) < p_cv - removed("cv", i))
+                charged = (
+                    (age >= 15)
+                    & (age <= 25)
+                    & ((eng.uniform(at, 1) < p_ch - removed("ch", i)) | conv)
+                )
+                old = fact.take(lo + r)
+                diff = (conv != old.conv) | (charged != old.charged)
+                new_crime["crime"] = (r[diff], charged[diff], conv[diff])
+                changed.append(r[diff])
+            if "pl" in rem:
+                i = np.flatnonzero(c_keep & (c_age <= 17) & nonzero("pl"))
+                r = cand.take(i)
+                at = big.sub(r)
+                p_pl = eng.p_placed(at, {"pl": delta["pl"].take(r)})
+                placed = eng.uniform(at, 2) < p_pl - rem["pl"].take(i)
+                diff = placed != fact.take(lo + r).placed
+                new_crime["placed"] = (r[diff], placed[diff])
+                changed.append(r[diff])
+        if not changed:
+            return
+        idx = union(changed)
         if not len(idx):
-            return start
-        a_old, r_old = self.sums(idx, sign=-1.0)
-        a_new, r_new = self.sums(idx, new)
-        return Sums(start.area + a_old + a_new, start.region + r_old + r_new, start.moves)
+            return
+        new = fact.take(lo + idx)
+        if len(r_edu):
+            assert w.paths is not None
+            pos = np.searchsorted(idx, r_edu)
+            new.hf[pos], new.udd[pos] = eng.education(big.sub(r_edu), w.paths)
+        rl = union(relabour)
+        if len(rl):
+            pl = np.searchsorted(idx, rl)
+            fd = {f: v.take(rl) for f, v in delta.items()}
+            if kinds:  # the effects without the removed ones, where removed
+                loc = np.minimum(np.searchsorted(cand, rl), len(cand) - 1)
+                hit = cand.take(loc) == rl
+                for f in rem:
+                    fd[f] = fd[f] - np.where(hit, rem[f].take(loc), np.float32(0))
+            new.socio[pl], new.income[pl] = eng.labour(big.sub(rl), new.hf[pl], new.udd[pl], fd)
+        if "crime" in new_crime:
+            r, charged, conv = new_crime["crime"]
+            pos = np.searchsorted(idx, r)
+            new.charged[pos], new.conv[pos] = charged, conv
+        if "placed" in new_crime:
+            r, placed = new_crime["placed"]
+            new.placed[np.searchsorted(idx, r)] = placed
+        w.rows.append(lo + idx)
+        w.new.append(tuple(getattr(new, f.name) for f in fields(Outcome)))
+
+    def release(self) -> None:
+        """Drop what only the counterfactuals and the truth needed."""
+        del self._cf_rows, self._kind_exposure, self._plan
+        self.__dict__.pop("_stayers", None)
 
     # ------------------------------------------------------------------ truth
 
+    def _stayer_table(self) -> np.ndarray:
+        """Sums of the residents by area, year and first year in the area, cumulated.
+
+        ``table[:, a, t, j]`` sums the statistics over the persons living in area ``a``
+        in year ``y0 + t`` who have lived there since before ``y0 + j``: the baseline
+        stayers for a cohort ``y0 + j``, for every cohort from one pass.
+        """
+        eng, ps, rows, T = self.engine, self.ps, self.rows, self.T
+        n_a = self.areas.n
+        acc = GroupSums(n_a * T * T)
+        for at in eng.big_blocks():  # loop over large blocks
+            keep = np.flatnonzero((at.row(rows.area) >= 0) & at.person(self.member_fact))
+            since = at.person(ps.in_start).take(keep).astype(np.int64) - self.cfg.y0
+            group = at.ay.take(keep).astype(np.int64) * T + since
+            flags = at.row(self.fact.flags).take(keep)
+            acc.add(group, at.row(rows.age).take(keep), flags, at.row(self.fact.income).take(keep))
+        table = np.zeros((len(STATS), n_a, T, T + 1))
+        np.cumsum(acc.result().reshape(len(STATS), n_a, T, T), axis=3, out=table[..., 1:])
+        return table
+
     def _stayer_sums(self, kind: str) -> tuple[Sums, Sums] | None:
         """Sums over baseline stayers of the areas treated by ``kind``: factual, counterfactual."""
-        ps, rows = self.ps, self.rows
-        coh = self.cohort[kind].astype(np.int16)
-        if not hasattr(self, "_in_area"):
-            ra = np.flatnonzero((rows.area >= 0) & self.member_fact[rows.pid])
-            self._in_area = (ra, rows.area[ra], rows.year[ra], ps.in_start[rows.pid[ra]])
-        ra, r_area, r_year, r_start = self._in_area
-        c = coh[r_area]
-        st = ra[(c > 0) & (r_year >= c) & (r_start < c)]
-        if len(st) == 0:
+        ps, rows, T, y0 = self.ps, self.rows, self.T, self.cfg.y0
+        if not hasattr(self, "_stayers"):
+            self._stayers = self._stayer_table()
+        coh = self.cohort[kind]
+        a, t = np.nonzero((coh[:, None] > 0) & (np.arange(y0, y0 + T)[None, :] >= coh[:, None]))
+        a_f = np.zeros((len(STATS), self.areas.n * T))
+        a_f[:, a * T + t] = self._stayers[:, a, t, coh[a] - y0]
+        if not a_f[_S["residents"]].any():
             return None
-        a_f = self.area_sums(st)
         a_c = a_f
         cf_rows = self._cf_rows.get(kind)
         if cf_rows is not None and len(cf_rows[0]):
             idx, cf = cf_rows
-            pos = np.searchsorted(idx, st)
-            hit = (pos < len(idx)) & (idx[np.minimum(pos, len(idx) - 1)] == st)
-            common = st[hit]
-            if len(common):
-                a_old = self.area_sums(common, sign=-1.0)
-                a_new = self.area_sums(common, _take(cf, pos[hit]))
-                a_c = a_f + a_old + a_new
+            area = rows.area[idx]
+            c = np.where(area >= 0, coh[area], 0)
+            pid = rows.pid[idx]
+            hit = np.flatnonzero(
+                (c > 0) & (rows.year[idx] >= c) & (ps.in_start[pid] < c) & self.member_fact[pid]
+            )
+            if len(hit):
+                a_old = self.area_sums(idx[hit])
+                a_new = self.area_sums(idx[hit], cf.take(hit))
+                a_c = a_f - a_old + a_new
         nan_moves = np.full_like(self.sums_fact.moves, np.nan)
         fact = Sums(a_f, self.sums_fact.region, nan_moves)
         cfw = Sums(a_c, self.cf_sums[kind].region, nan_moves)
@@ -567,9 +780,7 @@ class Builder:
         ps = self.ps
         rows = []
         p_with_all = np.clip(ps.p25 + self.d_edu, 0.03, 0.98).astype(float)
-        for (kind, fam), (idx, val) in self.contrib.items():
-            if fam != "edu":
-                continue
+        for kind, (idx, val) in self.edu_contrib.items():
             sel = self.member_fact[idx]
             p = idx[sel]
             with_ = p_with_all[p]

@@ -22,12 +22,12 @@ families. The process, in order:
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
 from effekt.simulate._effects import KERNEDRIFT_KINDS, KINDS, Effect
 
@@ -113,31 +113,6 @@ _BENEFIT = {
     323: 220_000.0,
 }
 
-# Statistics accumulated per area-year (numerators and denominators of area_year).
-STATS = (
-    "residents",
-    "pop_18_64",
-    "out_num",
-    "pop_18plus",
-    "conv_num",
-    "pop_30_59",
-    "basic_num",
-    "pop_15_64",
-    "inc_sum",
-    "nonw_num",
-    "pop_15_24",
-    "neet_num",
-    "pop_age20",
-    "edu20_num",
-    "pop_age25",
-    "edu25_num",
-    "pop_15_25",
-    "charged_num",
-    "pop_0_17",
-    "placed_num",
-)
-_S = {name: i for i, name in enumerate(STATS)}
-
 
 @functools.cache
 def kommuner() -> pd.DataFrame:
@@ -166,7 +141,15 @@ def _logistic(x: np.ndarray) -> np.ndarray:
 def _choice(rng: np.random.Generator, values: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
     """Vectorised categorical draw (inverse CDF)."""
     cdf = np.cumsum(p) / np.sum(p)
-    return values[np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(values) - 1)]
+    u = rng.random(n)
+    if len(values) > 12:
+        return values[np.minimum(np.searchsorted(cdf, u, side="right"), len(values) - 1)]
+    # few categories: count the cumulative probabilities <= u (what searchsorted finds),
+    # capped at the last category, by comparisons (faster than a binary search per draw)
+    idx = np.zeros(n, np.intp)
+    for c in cdf[:-1]:  # loop over the categories
+        idx += u >= c
+    return values[idx]
 
 
 # --------------------------------------------------------------------------- configuration
@@ -616,11 +599,11 @@ def make_population(
             "cand",
         ):
             cols.setdefault(key, []).extend([part[key], part_b[key]])
-        # household id unique across parts
-        cols.setdefault("hh_uid", []).extend(
-            [part["hh"] + (0 if cand == 0 else 10**8), part_b["hh"] + (0 if cand == 0 else 10**8)]
-        )
+        # household id unique across parts: 0 .. n_t - 1, then the rich candidates
+        offset = 0 if cand == 0 else n_t
+        cols.setdefault("hh_uid", []).extend([part["hh"] + offset, part_b["hh"] + offset])
     P = {k: np.concatenate(v) for k, v in cols.items()}
+    del parts, cols, part, part_b  # (keeps the peak memory down: every array is per person)
     n = len(P["age"])
     t_idx = P["t_idx"]
     area = tens.area[t_idx]
@@ -731,19 +714,25 @@ def make_population(
     # childhood area effect for persons who lived in a study area before 18
     child_in = (area_all >= 0) & (persons.in_start.astype(np.int64) - birth_all < 18)
     persons.theta[child_in] = areas.theta[area_all[child_in]]
-    _education_paths(rng, persons, P, n)
+    is_adult, hh_uid = P["is_adult"], P["hh_uid"]
+    del P, area, birth, in_start, in_end, death_age, alive_end, left_alive, followed
+    del out_start, out_end, t_idx, child_in
+    _education_paths(rng, persons, is_adult, hh_uid)
     _latent_outcomes(rng, persons)
     return persons
 
 
 def _education_paths(
-    rng: np.random.Generator, ps: Persons, P: dict[str, np.ndarray], n_hh_persons: int
+    rng: np.random.Generator, ps: Persons, hh_adult: np.ndarray, hh_uid: np.ndarray
 ) -> None:
-    """Youth-education path of every person; parents' education gives children's background."""
+    """Youth-education path of every person; parents' education gives children's background.
+
+    ``hh_adult`` and ``hh_uid`` say, for the household members (the first persons),
+    who is an adult and which household they belong to.
+    """
     N = ps.n
     s = ps.s.astype(np.float64)
     birth = ps.birth.astype(np.float64)
-    is_adult = np.r_[P["is_adult"], np.ones(N - n_hh_persons, bool)]
     # Own parental education for adults and the reference population: from their latent.
     pe_own = _pe_from_s(rng, s, ps.immig)
     gym = rng.random(N) < np.clip(0.35 + 0.08 * s, 0.1, 0.9)
@@ -774,13 +763,12 @@ def _education_paths(
     final = np.where(ps.unknown | ~comp, 10, np.where(ps.hi, ps.hi_lev, ps.ylev))
     cat = np.where(final >= 40, 2, np.where(final >= 20, 1, 0))
     # children of households: background = the highest education of the household's adults
-    hh = P["hh_uid"]
-    kids = np.flatnonzero(~is_adult[:n_hh_persons])
-    adults = np.flatnonzero(is_adult[:n_hh_persons])
-    uid, inv = np.unique(hh, return_inverse=True)
-    best = np.zeros(len(uid), np.int8)
-    np.maximum.at(best, inv[adults], cat[adults].astype(np.int8))
-    ps.pe[kids] = best[inv[kids]]
+    hh = hh_uid
+    kids = np.flatnonzero(~hh_adult)
+    adults = np.flatnonzero(hh_adult)
+    best = np.zeros(int(hh.max(initial=-1)) + 1, np.int8)
+    np.maximum.at(best, hh[adults], cat[adults].astype(np.int8))
+    ps.pe[kids] = best[hh[kids]]
     # reference-population children keep the background drawn from their latent
     ps.p25[:] = p25_for(ps.pe)
     ps.hi[:] = u_hi < np.clip(0.2 + 0.35 * gym + 0.1 * (ps.pe == 2) + 0.05 * s, 0, 0.9)
@@ -811,7 +799,9 @@ class Rows:
     pid: np.ndarray  # int32
     year: np.ndarray  # int16
     area: np.ndarray  # int16, -1 outside the study areas
-    age: np.ndarray  # int16 (year - birth year)
+    age: np.ndarray  # int8 (year - birth year)
+    length: np.ndarray  # int64 per person: number of rows (a person's rows are contiguous)
+    start: np.ndarray  # int64 per person and one more: first row (and the number of rows)
 
     @property
     def n(self) -> int:
@@ -819,23 +809,41 @@ class Rows:
 
 
 def expand_rows(ps: Persons) -> Rows:
+    """Person-years: the years in the study area, then the years followed outside.
+
+    Built block by block of persons (into the final arrays), so that the temporaries
+    stay small.
+    """
     l1 = np.where(ps.area >= 0, np.maximum(ps.in_end.astype(np.int32) - ps.in_start + 1, 0), 0)
     l2 = np.maximum(ps.out_end.astype(np.int32) - ps.out_start + 1, 0)
-    length = l1 + l2
-    pid = np.repeat(np.arange(ps.n, dtype=np.int32), length)
-    start = np.cumsum(length) - length
-    # year = first year of the person's span + position within it
-    j = np.arange(len(pid), dtype=np.int32)
-    j -= np.repeat(start.astype(np.int32), length)
-    l1_r = np.repeat(l1.astype(np.int32), length)
-    second = j >= l1_r
-    base = np.repeat(ps.in_start, length)
-    base[second] = np.repeat(ps.out_start.astype(np.int32) - l1, length)[second]
-    year = (base + j).astype(np.int16)
-    area = np.repeat(ps.area, length)
-    area[second] = -1
-    age = year - np.repeat(ps.birth, length)
-    return Rows(pid, year, area, age)
+    length = (l1 + l2).astype(np.int64)
+    start = np.r_[0, np.cumsum(length)]
+    first = np.where(l1 > 0, ps.in_start, ps.out_start).astype(np.int16)
+    # years outside follow those inside directly, except where a gap is left
+    jump = np.where(l1 > 0, ps.out_start - (ps.in_start + l1), 0).astype(np.int16)
+    any_jump = bool(jump[(l1 > 0) & (l2 > 0)].any())
+    n = int(start[-1])
+    pid = np.empty(n, np.int32)
+    year = np.empty(n, np.int16)
+    area = np.empty(n, np.int16)
+    age = np.empty(n, np.int8)
+    cuts = np.r_[0, np.searchsorted(start, np.arange(1 << 20, n, 1 << 20)), ps.n]
+    for p0, p1 in itertools.pairwise(cuts):  # loop over blocks of persons
+        lo, hi = int(start[p0]), int(start[p1])
+        cnt = length[p0:p1]
+        who = np.repeat(np.arange(p0, p1, dtype=np.int32), cnt)
+        pid[lo:hi] = who
+        # position within the person's rows
+        j = np.arange(lo, hi, dtype=np.int64) - start.take(who)
+        second = j >= l1.take(who)
+        y = first.take(who) + j.astype(np.int16)
+        if any_jump:
+            y += jump.take(who) * second
+        year[lo:hi] = y
+        area[lo:hi] = np.where(second, np.int16(-1), ps.area.take(who))
+        # ages are 0-110 (alive_end <= birth + 110)
+        age[lo:hi] = y - ps.birth.take(who)
+    return Rows(pid, year, area, age, length, start)
 
 
 @dataclass
@@ -854,20 +862,6 @@ class Timeline:
         return cls(cum, np.maximum.accumulate(years, axis=1))
 
 
-def exposure(
-    tl: Timeline, ps: Persons, rows: Rows, idx: np.ndarray, y0: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Years of exposure up to each row and years since the last exposed year (rows ``idx``)."""
-    p = rows.pid[idx]
-    a = ps.area[p].astype(np.int64)
-    s = ps.in_start[p].astype(np.int64)
-    t_eff = np.minimum(rows.year[idx], ps.in_end[p]).astype(np.int64)
-    e = tl.cum[a, t_eff - y0 + 1] - tl.cum[a, s - y0]
-    last = tl.last[a, t_eff - y0]
-    gap = np.where(last >= s, rows.year[idx] - last, 0)
-    return e, gap
-
-
 def exposure_before_18(
     tl: Timeline, ps: Persons, persons: np.ndarray, y0: int, y1: int
 ) -> np.ndarray:
@@ -879,353 +873,3 @@ def exposure_before_18(
     stop_c = np.clip(stop, y0 - 1, y1)
     e = tl.cum[a, stop_c - y0 + 1] - tl.cum[a, np.clip(s, y0, y1) - y0]
     return np.where(ok, e, 0)
-
-
-@dataclass
-class Outcome:
-    """Per-person-year register values of rows ``idx``."""
-
-    hf: np.ndarray  # int16 HFAUDD_NIVEAU
-    udd: np.ndarray  # int16 UDD_IGANG
-    socio: np.ndarray  # int16 SOCIO13 (0 for ages under 15)
-    income: np.ndarray  # float64 PERINDKIALT (0 under 15)
-    charged: np.ndarray  # bool, ages 15-25: at least one (non-traffic) charge
-    conv: np.ndarray  # bool, ages 18+: convicted (penal code, weapons, drugs)
-    placed: np.ndarray  # bool, ages 0-17: placed out of home
-
-
-# Age profiles indexed by age (0-149): charges 15-25, convictions 18+, outside work, wages.
-_AGE_CH = np.r_[
-    np.zeros(15), [0.8, 1.0, 1.2, 1.25, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7, 0.6], np.zeros(124)
-].astype(np.float32)
-_AGE_CV = np.r_[
-    np.zeros(18),
-    np.full(7, 1.8),
-    np.full(10, 1.1),
-    np.full(15, 0.6),
-    np.full(15, 0.25),
-    np.full(85, 0.05),
-].astype(np.float32)
-_AGE_EMP = np.r_[
-    np.full(18, 0.8),
-    np.full(7, 0.4),
-    np.full(5, 0.1),
-    np.zeros(25),
-    np.full(5, 0.3),
-    np.full(5, 0.8),
-    np.zeros(85),
-].astype(np.float32)
-_AGE_WAGE = np.r_[np.full(18, 0.15), np.full(7, 0.55), np.full(5, 0.85), np.ones(120)].astype(
-    np.float32
-)
-
-
-# Lookup tables over the 65,536 values of a 16-bit lane: the uniform, a scrambled copy of it
-# (an odd multiplier is a bijection modulo 2**16) and the standard-normal quantile.
-_K16 = np.arange(65536, dtype=np.uint32)
-_U16 = ((_K16.astype(np.float64) + 0.5) / 65536.0).astype(np.float32)
-_SUB16 = _U16[(_K16 * np.uint32(40503) + np.uint32(12345)) & np.uint32(0xFFFF)]
-_Z16 = ndtri(_U16.astype(np.float64)).astype(np.float32)
-# SOCIO13 lookups: benefit level by code, and the codes that count as outside work/education
-_BENEFIT_TABLE = np.zeros(500, np.float32)
-for _code, _amount in _BENEFIT.items():
-    _BENEFIT_TABLE[_code] = _amount
-_IS_OUT = np.zeros(500, bool)
-_IS_OUT[_OUT_CODES] = True
-_MU_WAGE = np.zeros(100, np.float32)  # log wage level by HFAUDD_NIVEAU
-_MU_WAGE[10], _MU_WAGE[20], _MU_WAGE[30] = 12.45, 12.72, 12.72
-_MU_WAGE[40], _MU_WAGE[50], _MU_WAGE[70] = 12.95, 12.95, 13.24
-_WORK_CODE = np.full(100, 135, np.int16)  # SOCIO13 employee level by education
-_WORK_CODE[20:40], _WORK_CODE[40:70], _WORK_CODE[70:] = 134, 133, 132
-
-#: Parts of the outcome that an effect family changes (the rest is copied from the factual).
-PARTS = {"out": "labour", "neet": "labour", "ch": "crime", "cv": "crime", "pl": "placed"}
-
-
-class Engine:
-    """Computes outcomes for any subset of person-years, given the effects to apply."""
-
-    def __init__(
-        self, cfg: Config, areas: Areas, ps: Persons, rows: Rows, rng: np.random.Generator
-    ) -> None:
-        self.cfg, self.areas, self.ps, self.rows = cfg, areas, ps, rows
-        # one 64-bit draw per person-year gives four 16-bit uniforms (common random numbers):
-        # lane 0 labour status, 1 charges, 2 convictions (18+) or placements (0-17), 3 income.
-        bits = rng.integers(0, np.iinfo(np.int64).max, rows.n, dtype=np.int64)
-        self.lanes = bits.view(np.uint16).reshape(-1, 4).T.copy()  # (4, n) contiguous lanes
-        # flat index of each person-year's area-year component (outside: the extra last row)
-        n_years = cfg.n_years
-        area = np.where(rows.area >= 0, rows.area, areas.n).astype(np.int32)
-        self.ay = area * np.int32(n_years) + (rows.year - cfg.y0).astype(np.int32)
-        years = np.arange(cfg.y0, cfg.y1 + 1)
-        shocks = year_shocks(years)
-        # area components with an extra last row for persons outside the study areas
-        self.comp = {
-            f: np.vstack([areas.comp[f], shocks[f][None, :]]).astype(np.float32).ravel()
-            for f in FAMILIES
-        }
-        self.growth = (1.02 ** (years - 2015.0)).astype(np.float32)
-
-    def lane(self, idx: np.ndarray, k: int) -> np.ndarray:
-        return _U16[self.lanes[k][idx]]
-
-    def education(self, idx: np.ndarray, completed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """HFAUDD_NIVEAU and UDD_IGANG of rows ``idx``."""
-        ps = self.ps
-        age = self.rows.age[idx]
-        hf = np.full(len(idx), 10, np.int16)
-        udd = np.zeros(len(idx), np.int16)
-        udd[(age >= 6) & (age <= 15)] = 10
-        # from 16 on: the person's path (enrolment ends by 32 at the latest)
-        sel = np.flatnonzero(age >= 16)
-        p = self.rows.pid[idx[sel]]
-        a = age[sel]
-        comp = completed[p]
-        done_age = ps.age_done[p]
-        done = comp & (a >= done_age)
-        enrolled_y = np.where(comp, a < done_age, a < ps.age_drop[p])
-        hi = done & ps.hi[p]
-        hi_end = ps.hi_end[p]
-        hi_on = hi & (a >= ps.hi_start[p]) & (a < hi_end)
-        hi_done = hi & (a >= hi_end)
-        known = ~ps.unknown[p]
-        ylev, hlev = ps.ylev[p], ps.hi_lev[p]
-        hf[sel] = np.where(known, np.where(hi_done, hlev, np.where(done, ylev, 10)), 10)
-        udd[sel] = np.where(known, np.where(hi_on, hlev, np.where(enrolled_y, ylev, 0)), 0)
-        return hf, udd
-
-    def p_out(self, idx: np.ndarray, hf: np.ndarray, delta: dict[str, np.ndarray]) -> np.ndarray:
-        """Probability of being outside work/education (before truncation to (0, 1))."""
-        ps, rows = self.ps, self.rows
-        age = rows.age[idx]
-        x = ps.x_emp[rows.pid[idx]] + _AGE_EMP[age]
-        x += np.float32(0.65) * (hf == 10) - np.float32(0.55) * (hf >= 40)
-        p = np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
-        p += self.comp["out"][self.ay[idx]]
-        if "out" in delta:
-            p += delta["out"]
-        if "neet" in delta:
-            p += delta["neet"] * ((age >= 15) & (age <= 24))
-        return p
-
-    def labour(
-        self,
-        idx: np.ndarray,
-        hf: np.ndarray,
-        udd: np.ndarray,
-        delta: dict[str, np.ndarray],
-        keep_p: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """SOCIO13 and income of rows ``idx``.
-
-        Whether a person is outside work/education compares the row's uniform with
-        the probability; which status code (and so which income) a person gets within
-        the two groups uses a scrambled copy of the same uniform, so that a changed
-        probability changes only the outside/inside split (common random numbers).
-        ``keep_p`` receives the untruncated probabilities of the labour-force rows.
-        """
-        ps, rows = self.ps, self.rows
-        age = rows.age[idx]
-        socio = np.zeros(len(idx), np.int16)
-        socio[(age >= 15) & (udd > 0)] = 310
-        socio[age >= 65] = 322
-        lab = np.flatnonzero((age >= 15) & (age <= 64) & (udd == 0))
-        il = idx[lab]
-        k = self.lanes[0][il]
-        u, sub = _U16[k], _SUB16[k]
-        p = self.p_out(il, hf[lab], {f: d[lab] for f, d in delta.items()})
-        if keep_p is not None:
-            keep_p[il] = p
-        out = u < np.clip(p, 0.002, 0.998)
-        a_l = age[lab]
-        code = _WORK_CODE[hf[lab]]
-        code[(sub < 0.04) & (a_l >= 25)] = 110
-        code[sub > 0.89] = 220
-        code[sub > 0.94] = 321
-        code[(a_l >= 60) & (sub > 0.75)] = 323
-        out_code = _OUT_CODES[(sub >= 0.3).astype(np.int8) + (sub >= 0.75)]
-        socio[lab] = np.where(out, out_code, code)
-        # income (DKK), growing 2 % a year
-        inc = np.flatnonzero(age >= 15)
-        ii = idx[inc]
-        z = _Z16[self.lanes[3][ii]]
-        s_i = socio[inc]
-        income_i = _BENEFIT_TABLE[s_i] * np.exp(np.float32(0.08) * z)
-        wi = np.flatnonzero((s_i >= 100) & (s_i < 200))
-        a_i = age[inc]
-        income_i[wi] = (
-            np.exp(_MU_WAGE[hf[inc][wi]] + ps.wage[rows.pid[ii[wi]]] + np.float32(0.2) * z[wi])
-            * _AGE_WAGE[a_i[wi]]
-        )
-        st = np.flatnonzero(s_i == 310)
-        income_i[st] = np.where(a_i[st] < 18, np.float32(12_000), np.float32(95_000)) * np.exp(
-            np.float32(0.08) * z[st]
-        )
-        income = np.zeros(len(idx), np.float32)
-        income[inc] = income_i * self.growth[rows.year[ii] - self.cfg.y0]
-        return socio, income
-
-    def p_crime(
-        self, idx: np.ndarray, delta: dict[str, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities of a charge and of a conviction (before truncation)."""
-        ps, rows = self.ps, self.rows
-        age = rows.age[idx]
-        ay = self.ay[idx]
-        risk = ps.risk[rows.pid[idx]]
-        p_cv = np.float32(0.011) * risk * _AGE_CV[age] + self.comp["cv"][ay]
-        p_ch = np.float32(0.045) * risk * _AGE_CH[age] + self.comp["ch"][ay]
-        if "cv" in delta:
-            p_cv += delta["cv"]
-        if "ch" in delta:
-            p_ch += delta["ch"]
-        return p_ch, p_cv
-
-    def crime(
-        self,
-        idx: np.ndarray,
-        delta: dict[str, np.ndarray],
-        keep_p: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Charged (15-25) and convicted (18+) flags of rows ``idx``."""
-        age = self.rows.age[idx]
-        charged = np.zeros(len(idx), bool)
-        conv = np.zeros(len(idx), bool)
-        sel = np.flatnonzero(age >= 15)
-        i = idx[sel]
-        p_ch, p_cv = self.p_crime(i, {f: d[sel] for f, d in delta.items()})
-        if keep_p is not None:
-            keep_p[0][i], keep_p[1][i] = p_ch, p_cv
-        a = age[sel]
-        conv[sel] = (a >= 18) & (self.lane(i, 2) < p_cv)
-        charged[sel] = (a <= 25) & ((self.lane(i, 1) < p_ch) | conv[sel])
-        return charged, conv
-
-    def p_placed(self, idx: np.ndarray, delta: dict[str, np.ndarray]) -> np.ndarray:
-        rows = self.rows
-        p = self.ps.q_pl[rows.pid[idx]] + self.comp["pl"][self.ay[idx]]
-        if "pl" in delta:
-            p += delta["pl"]
-        return p
-
-    def placed(
-        self, idx: np.ndarray, delta: dict[str, np.ndarray], keep_p: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Placed-out-of-home flags of rows ``idx`` (ages 0-17)."""
-        out = np.zeros(len(idx), bool)
-        sel = np.flatnonzero(self.rows.age[idx] <= 17)
-        i = idx[sel]
-        p = self.p_placed(i, {f: d[sel] for f, d in delta.items()})
-        if keep_p is not None:
-            keep_p[i] = p
-        out[sel] = self.lane(i, 2) < p
-        return out
-
-    def outcome(
-        self,
-        idx: np.ndarray,
-        delta: dict[str, np.ndarray],
-        completed: np.ndarray,
-        keep: dict[str, np.ndarray] | None = None,
-    ) -> Outcome:
-        """Outcomes of rows ``idx``; ``keep`` receives the untruncated probabilities."""
-        keep = {} if keep is None else keep
-        hf, udd = self.education(idx, completed)
-        socio, income = self.labour(idx, hf, udd, delta, keep.get("out"))
-        ch = (keep["ch"], keep["cv"]) if "ch" in keep else None
-        charged, conv = self.crime(idx, delta, ch)
-        return Outcome(
-            hf, udd, socio, income, charged, conv, self.placed(idx, delta, keep.get("pl"))
-        )
-
-
-def completion(ps: Persons, delta_edu: np.ndarray | None) -> np.ndarray:
-    """Whether each person completes a youth education by 25 (common random numbers)."""
-    p = ps.p25 if delta_edu is None else np.clip(ps.p25 + delta_edu, 0.03, 0.98)
-    return ps.u_comp < p
-
-
-# --------------------------------------------------------------------------- aggregation
-
-
-_POP_BANDS = {  # population counts of area_year: (first age, last age)
-    "residents": (0, 149),
-    "pop_18_64": (18, 64),
-    "pop_18plus": (18, 149),
-    "pop_30_59": (30, 59),
-    "pop_15_24": (15, 24),
-    "pop_age20": (20, 20),
-    "pop_age25": (25, 25),
-    "pop_15_25": (15, 25),
-    "pop_0_17": (0, 17),
-}
-
-
-def sums(
-    group: np.ndarray,
-    out: Outcome,
-    age: np.ndarray,
-    herk: np.ndarray,
-    n_groups: int,
-    sign: float = 1.0,
-    take: np.ndarray | None = None,
-) -> np.ndarray:
-    """Sum each statistic of STATS over ``group`` (rows with group < 0 are skipped).
-
-    ``out`` holds the outcome of every row of ``group``, or, with ``take``, of every
-    person-year, of which rows ``take`` are meant. The definitions are those of the
-    register contract (area_year indicators).
-    """
-    res = np.zeros((len(STATS), n_groups))
-    keep = np.flatnonzero(group >= 0)
-    if not len(keep):
-        return res
-    g = group[keep]
-    age = age[keep]
-    rows = keep if take is None else take[keep]
-    socio, hf, udd = out.socio[rows], out.hf[rows], out.udd[rows]
-    by_age = np.bincount(g * 150 + age, minlength=n_groups * 150).reshape(n_groups, 150)
-    cum = np.zeros((n_groups, 151))
-    np.cumsum(by_age, axis=1, out=cum[:, 1:])
-    for name, (lo, hi) in _POP_BANDS.items():
-        res[_S[name]] = cum[:, hi + 1] - cum[:, lo]
-
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(g[mask], minlength=n_groups)
-
-    a18_64 = (age >= 18) & (age <= 64)
-    a15_24 = (age >= 15) & (age <= 24)
-    a30_59 = (age >= 30) & (age <= 59)
-    nonstud = socio != 310
-    inc_pop = (age >= 15) & (age <= 64) & nonstud
-    res[_S["out_num"]] = count(a18_64 & _IS_OUT[socio])
-    res[_S["conv_num"]] = count(out.conv[rows])
-    res[_S["basic_num"]] = count(a30_59 & (hf == 10))
-    res[_S["pop_15_64"]] = count(inc_pop)
-    res[_S["inc_sum"]] = np.bincount(
-        g[inc_pop], weights=out.income[rows[inc_pop]], minlength=n_groups
-    )
-    res[_S["nonw_num"]] = count(herk[keep] == 3)
-    working = (socio >= 110) & (socio <= 139)
-    res[_S["neet_num"]] = count(a15_24 & ~working & nonstud & (udd == 0))
-    res[_S["edu20_num"]] = count((age == 20) & ((hf >= 20) | (udd == 20) | (udd == 30)))
-    res[_S["edu25_num"]] = count((age == 25) & (hf >= 20))
-    res[_S["charged_num"]] = count(out.charged[rows])
-    res[_S["placed_num"]] = count(out.placed[rows])
-    return sign * res
-
-
-def region_sums(
-    group: np.ndarray, out: Outcome, age: np.ndarray, n_groups: int, take: np.ndarray | None = None
-) -> np.ndarray:
-    """Count and income sum of persons 15-64 not in education, per region-year group."""
-    socio = out.socio if take is None else out.socio[take]
-    inc_pop = np.flatnonzero((age >= 15) & (age <= 64) & (socio != 310))
-    income = out.income[inc_pop] if take is None else out.income[take[inc_pop]]
-    g = group[inc_pop]
-    return np.vstack(
-        [
-            np.bincount(g, minlength=n_groups),
-            np.bincount(g, weights=income, minlength=n_groups),
-        ]
-    )

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from effekt.simulate import _dgp as D
-from effekt.simulate._build import Builder, _take
+from effekt.simulate._build import Builder
+from effekt.simulate._engine import CHARGED
 
 _CATEGORIES = np.array(["straffelov", "euf", "vaabenlov", "anden"])
 _QUALIFYING = np.array(["straffelov", "euf", "vaabenlov"])
@@ -62,9 +63,8 @@ class Emitter:
         expo[in_area] = D.exposure_before_18(tl, ps, p[in_area], y0, y1)
         # outcomes by age, from the person-years (so that they agree with the registers)
         r = self.rows
-        age = rows.age[r]
-        rank = self.rank[rows.pid[r]]
-        f = b.fact
+        age = rows.age.take(r)
+        rank = self.rank.take(rows.pid.take(r))
         n = len(p)
 
         def at_age(a: int, values: np.ndarray) -> pd.arrays.BooleanArray:
@@ -73,12 +73,14 @@ class Emitter:
             out[rank[sel]] = values[sel]
             return pd.arrays.BooleanArray(out == 1, out < 0)
 
-        hf, udd, socio = f.hf[r], f.udd[r], f.socio[r]
+        f = b.fact
+        hf, udd, socio = f.hf.take(r), f.udd.take(r), f.socio.take(r)
         working = (socio >= 110) & (socio <= 139)
         neet = ~working & (socio != 310) & (udd == 0)
-        youth = (age >= 15) & (age <= 20)
-        n_obs = np.bincount(rank[youth], minlength=n)
-        n_ch = np.bincount(rank[youth], weights=f.charged[r][youth], minlength=n)
+        youth = np.flatnonzero((age >= 15) & (age <= 20))
+        n_obs = np.bincount(rank.take(youth), minlength=n)
+        was_charged = (f.flags.take(r.take(youth)) & CHARGED) != 0
+        n_ch = np.bincount(rank.take(youth), weights=was_charged, minlength=n)
         charged = pd.arrays.BooleanArray(n_ch > 0, n_obs < 6)
         pe = np.array(["basic", "youth", "higher"])[ps.pe[p]]
         origin = np.array(["", "danish", "western", "nonwestern"])[ps.herk[p]]
@@ -106,25 +108,25 @@ class Emitter:
         ps, rows = b.ps, b.rows
         rng = np.random.default_rng(b.register_seed)
         r = self.rows
-        pid = rows.pid[r]
-        pnr_r = self.pnr_array.take(self.rank[pid])
+        pid = rows.pid.take(r)
+        pnr_r = self.pnr_array.take(self.rank.take(pid))
         # compact integer types (the schemas ask for integers, not their width): registers of a
         # Denmark-sized world have tens of millions of rows
-        year = rows.year[r].astype(np.int16)
-        age = rows.age[r]
-        f = _take(b.fact, r)
-        area = rows.area[r]
+        year = rows.year.take(r)
+        age = rows.age.take(r)
+        f = b.fact.take(r)
+        area = rows.area.take(r)
         ids = pd.array([*list(b.areas.area_id), None], dtype="str")
         omraade = ids.take(np.where(area >= 0, area, len(ids) - 1))
         bef = pd.DataFrame(
             {
                 "PNR": pnr_r,
                 "AAR": year,
-                "KOM": ps.kom[pid].astype(np.int16),
+                "KOM": ps.kom.take(pid),
                 "OMRAADE": omraade,
-                "FOED_AAR": ps.birth[pid].astype(np.int16),
-                "KOEN": np.where(ps.female[pid], 2, 1).astype(np.int8),
-                "HERKOMST": ps.herk[pid].astype(np.int8),
+                "FOED_AAR": ps.birth.take(pid),
+                "KOEN": ps.female.take(pid).astype(np.int8) + np.int8(1),  # 1 male, 2 female
+                "HERKOMST": ps.herk.take(pid),
             }
         )
         udda = pd.DataFrame(
@@ -136,14 +138,14 @@ class Emitter:
             }
         )
         adult = np.flatnonzero(age >= 15)
-        ras = pd.DataFrame(
-            {"PNR": pnr_r[adult], "AAR": year[adult], "SOCIO13": f.socio[adult].astype(np.int16)}
-        )
+        # (ArrowStringArray.take is much faster than indexing it)
+        pnr_adult, year_adult = pnr_r.take(adult), year.take(adult)
+        ras = pd.DataFrame({"PNR": pnr_adult, "AAR": year_adult, "SOCIO13": f.socio.take(adult)})
         ind = pd.DataFrame(
             {
-                "PNR": pnr_r[adult],
-                "AAR": year[adult],
-                "PERINDKIALT": f.income[adult].astype(np.float64),
+                "PNR": pnr_adult,
+                "AAR": year_adult,
+                "PERINDKIALT": f.income.take(adult).astype(np.float64),
             }
         )
         # charges: every charged youth (15-25) has >= 1 non-traffic charge; convicted persons
@@ -162,7 +164,7 @@ class Emitter:
         order = np.lexsort((krsi_cat, krsi_rows))
         krsi = pd.DataFrame(
             {
-                "PNR": pnr_r[krsi_rows[order]],
+                "PNR": pnr_r.take(krsi_rows[order]),
                 "AAR": year[krsi_rows[order]],
                 "KATEGORI": pd.array(krsi_cat[order], dtype="str"),
             }
@@ -180,14 +182,14 @@ class Emitter:
         order = np.lexsort((kraf_dec, kraf_cat, kraf_rows))
         kraf = pd.DataFrame(
             {
-                "PNR": pnr_r[kraf_rows[order]],
+                "PNR": pnr_r.take(kraf_rows[order]),
                 "AAR": year[kraf_rows[order]],
                 "KATEGORI": pd.array(kraf_cat[order], dtype="str"),
                 "AFGOERELSE": pd.array(kraf_dec[order], dtype="str"),
             }
         )
         placed = np.flatnonzero(f.placed)
-        anbringelser = pd.DataFrame({"PNR": pnr_r[placed], "AAR": year[placed]})
+        anbringelser = pd.DataFrame({"PNR": pnr_r.take(placed), "AAR": year[placed]})
         return {
             "bef": bef,
             "udda": udda,
