@@ -16,6 +16,7 @@ import pkgutil
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
@@ -39,25 +40,68 @@ def _prop99() -> pd.DataFrame:
     return ek.datasets.load_dataset("prop99")
 
 
-# name -> (estimator factory, frame factory, panel builder)
+def _on_panel(builder: Callable[[pd.DataFrame], ek.Panel]) -> Callable[..., Result]:
+    return lambda estimator, frame: estimator.fit(builder(frame))
+
+
+def _bayes_areas() -> pd.DataFrame:
+    """8 areas in 2 kommuner, 2001-2006; kind X in two areas, Y in two (as tests/test_bayes.py)."""
+    rng = np.random.default_rng(7)
+    cohort = {"a1": 2003, "a2": 2004, "a5": 2003, "a6": 2005}
+    kind = {"a1": "X", "a2": "X", "a5": "Y", "a6": "Y"}
+    rows = [
+        {
+            "area_id": a,
+            "year": t,
+            "kommune_code": 101 if i < 4 else 147,
+            "y": 0.1 * i
+            + 0.05 * (t - 2001)
+            + rng.normal(0, 0.05)
+            + {"X": 1.0, "Y": 0.5}.get(kind.get(a, ""), 0.0)
+            * (cohort.get(a, 0) and t >= cohort[a]),
+            "first_treated": cohort.get(a, 0),
+            "kind": kind.get(a),
+        }
+        for i, a in enumerate(f"a{j}" for j in range(1, 9))
+        for t in range(2001, 2007)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _bayes_persons() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "youth_edu_by_25": [1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 0, 1],
+            "parental_education": ["basic", "basic", "higher", "higher", "basic", "youth"] * 2,
+            "exposure_years": [0, 0, 5, 0, 2, 10, 0, 3, 0, 12, 4, 0],
+            "baseline_area_id": ["a"] * 4 + ["b"] * 4 + ["c"] * 4,
+        }
+    )
+
+
+_BAYES_AREAS = pd.DataFrame({"area_id": ["a", "b", "c"], "kommune_code": [101, 101, 147]})
+_SMALL_MCMC = {"sampler": "pymc", "draws": 20, "tune": 20, "chains": 2, "cores": 1}
+
+
+# name -> (estimator factory, frame factory, fit(estimator, frame))
 CASES: dict[
     str,
-    tuple[Callable[[], Estimator], Callable[[], pd.DataFrame], Callable[[pd.DataFrame], ek.Panel]],
+    tuple[Callable[[], Estimator], Callable[[], pd.DataFrame], Callable[..., Result]],
 ] = {
     "TwoWayFE-static": (
         lambda: ek.did.TwoWayFE(),
         lambda: ek.datasets.load_dataset("mpdta"),
-        _mpdta_panel,
+        _on_panel(_mpdta_panel),
     ),
     "TwoWayFE-event": (
         lambda: ek.did.TwoWayFE(event_study=True, leads=3, lags=3),
         lambda: ek.datasets.load_dataset("mpdta"),
-        _mpdta_panel,
+        _on_panel(_mpdta_panel),
     ),
     "CallawaySantAnna": (
         lambda: ek.did.CallawaySantAnna(),
         lambda: ek.datasets.load_dataset("mpdta"),
-        _mpdta_panel,
+        _on_panel(_mpdta_panel),
     ),
     "CallawaySantAnna-bootstrap": (
         lambda: ek.did.CallawaySantAnna(
@@ -65,7 +109,7 @@ CASES: dict[
             bootstrap=ek.did.MultiplierBootstrap(reps=199, seed=3),
         ),
         lambda: ek.datasets.load_dataset("mpdta"),
-        _mpdta_panel,
+        _on_panel(_mpdta_panel),
     ),
     "SyntheticControl": (
         lambda: ek.synth.SyntheticControl(
@@ -75,27 +119,37 @@ CASES: dict[
             n_starts=2,
         ),
         _prop99,
-        _prop99_panel,
+        _on_panel(_prop99_panel),
     ),
     "AugmentedSynth": (
         lambda: ek.synth.AugmentedSynth(treated="California", treatment_time=1989),
         _prop99,
-        _prop99_panel,
+        _on_panel(_prop99_panel),
     ),
     "SyntheticDiD": (
         lambda: ek.synth.SyntheticDiD(treated="California", treatment_time=1989),
         _prop99,
-        _prop99_panel,
+        _on_panel(_prop99_panel),
+    ),
+    "HierarchicalDiD": (
+        lambda: ek.bayes.HierarchicalDiD(outcome="y", **_SMALL_MCMC),
+        _bayes_areas,
+        lambda estimator, frame: estimator.fit(frame),
+    ),
+    "SocialInheritance": (
+        lambda: ek.bayes.SocialInheritance(covariates=(), **_SMALL_MCMC),
+        _bayes_persons,
+        lambda estimator, frame: estimator.fit(frame, areas=_BAYES_AREAS),
     ),
     "SunAbraham": (
         lambda: ek.did.SunAbraham(),
         lambda: ek.datasets.load_dataset("mpdta"),
-        _mpdta_panel,
+        _on_panel(_mpdta_panel),
     ),
     "Imputation": (
         lambda: ek.did.Imputation(leads=2),
         lambda: ek.datasets.load_dataset("mpdta"),
-        _mpdta_panel,
+        _on_panel(_mpdta_panel),
     ),
 }
 
@@ -126,14 +180,14 @@ def test_every_estimator_has_a_case():
 
 @pytest.fixture(params=sorted(CASES), scope="module")
 def fitted(request):
-    make, frame_factory, to_panel = CASES[request.param]
+    make, frame_factory, fit = CASES[request.param]
     frame = frame_factory()
     before = frame.copy(deep=True)
     estimator = make()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ek.AssumptionWarning)
-        result = estimator.fit(to_panel(frame))
-    return estimator, frame, before, result, to_panel
+        warnings.simplefilter("ignore", ek.EffektWarning)
+        result = fit(estimator, frame)
+    return estimator, frame, before, result, fit
 
 
 def test_init_only_stores_parameters(fitted):
@@ -197,9 +251,9 @@ def test_input_frame_unchanged(fitted):
 
 
 def test_same_inputs_same_numbers(fitted):
-    estimator, frame, _, result, to_panel = fitted
+    estimator, frame, _, result, fit = fitted
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ek.AssumptionWarning)
-        again = estimator.clone().fit(to_panel(frame.sample(frac=1.0, random_state=3)))
+        warnings.simplefilter("ignore", ek.EffektWarning)
+        again = fit(estimator.clone(), frame.sample(frac=1.0, random_state=3))
     pd.testing.assert_frame_equal(result.to_frame(), again.to_frame())
     assert result.provenance.data_fingerprint == again.provenance.data_fingerprint
