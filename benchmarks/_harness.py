@@ -32,16 +32,29 @@ class Outcome:
 
 def run(name: str, code: str, python: str | None = None, timeout: int = 3600) -> Outcome:
     """Run ``code`` (after PRELUDE) with ``python``; return its reported JSON."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
     try:
-        done = subprocess.run([python or sys.executable, "-c", PRELUDE + code],
-                              capture_output=True, text=True, timeout=timeout, env=env)
+        done = subprocess.run(
+            [python or sys.executable, "-c", PRELUDE + code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
     except (OSError, subprocess.TimeoutExpired) as err:
         return Outcome(name, None, str(err))
     if done.returncode != 0:
-        return Outcome(name, None, done.stderr.strip().splitlines()[-1] if done.stderr else
-                       f"exit {done.returncode}")
+        return Outcome(
+            name,
+            None,
+            done.stderr.strip().splitlines()[-1] if done.stderr else f"exit {done.returncode}",
+        )
     return Outcome(name, json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -54,8 +67,7 @@ def peer_python(path: str | None) -> str | None:
 
 def table(rows: list[list[Any]], header: list[str]) -> str:
     """Plain-text table."""
-    cells = [header] + [[f"{c:.3g}" if isinstance(c, float) else str(c) for c in r]
-                        for r in rows]
+    cells = [header] + [[f"{c:.3g}" if isinstance(c, float) else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

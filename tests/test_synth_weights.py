@@ -95,3 +95,13 @@ def test_property_weights_on_simplex_and_convex_combination_recovered(k, j, seed
     true = rng.dirichlet(np.ones(j))
     fit = simplex_lstsq(a, a @ true)
     assert np.sum((a @ fit - a @ true) ** 2) < 1e-16 * max(1.0, float(np.sum(a**2)))
+
+
+@pytest.mark.parametrize("eta", [1e-3, 0.5])
+def test_dense_ridge_path_matches_independent_solution(eta):
+    # more than 200 donors with a ridge term goes to accelerated projected gradient
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(size=(12, 300)), rng.normal(size=12)
+    w = simplex_lstsq(a, b, eta)
+    assert w.min() >= 0 and w.sum() == pytest.approx(1.0, abs=1e-12)
+    assert _objective(a, b, eta, w) <= _objective(a, b, eta, _reference(a, b, eta)) + 1e-9
