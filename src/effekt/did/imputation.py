@@ -36,12 +36,12 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from effekt.did._common import fixest_k_fe
 from effekt.did._plots import event_plot
 from effekt.did.sunab import (
     _always_treated,
     _cluster_codes,
     _drop_rows_from,
-    _fixest_k_fe,
     _require_cohort,
     _timing,
     _wald_f,
@@ -448,7 +448,7 @@ def _lead_regression(
     g = sparse.csr_matrix((np.ones(n0), (cl0, np.arange(n0))), shape=(n_clusters, n0))
     scores = np.asarray(g @ (r * resid[:, None]))
     g_count = len(np.unique(cl0))
-    k = len(lead_times) + len(panel.covariates) + _fixest_k_fe(data0, [panel.unit, panel.time], cl0)
+    k = len(lead_times) + len(panel.covariates) + fixest_k_fe(data0, [panel.unit, panel.time], cl0)
     factor = g_count / (g_count - 1) * (n0 - 1) / (n0 - k)
     return scores * np.sqrt(factor), coef
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from effekt.did._common import fixest_k_fe
 from effekt.did._plots import event_plot
 from effekt.did.twfe import _FEW_CLUSTERS
 from effekt.errors import (
@@ -141,21 +142,6 @@ def _warn_few_clusters(owner: str, n_clusters: int, name: str) -> None:
             AssumptionWarning,
             stacklevel=3,
         )
-
-
-def _fixest_k_fe(data: pd.DataFrame, fes: list[str], clusters: np.ndarray) -> int:
-    """Fixed-effect parameters counted by fixest's CRV1 small-sample factor.
-
-    fixest (``ssc(fixef.K = "nested")``): the sum of the fixed effects' levels, minus one
-    for each fixed effect after the first, where a fixed effect nested in the clusters
-    counts as a single parameter.
-    """
-    k = 0
-    for column in fes:
-        codes = pd.factorize(data[column])[0]
-        nested = bool(pd.Series(clusters).groupby(codes).nunique().max() == 1)
-        k += 1 if nested else len(np.unique(codes))
-    return k - (len(fes) - 1)
 
 
 def _drop_rows_from(panel: Panel, ledger: Ledger, mask: np.ndarray, reason: str) -> Ledger:
@@ -433,7 +419,7 @@ class SunAbraham(Estimator):
         params, v0 = _fit_fe(sub, exog, clusters, owner)
         n_obs = len(sdata)
         n_clusters = len(np.unique(clusters))
-        k = exog.shape[1] + _fixest_k_fe(sdata, [sub.unit, sub.time], clusters)
+        k = exog.shape[1] + fixest_k_fe(sdata, [sub.unit, sub.time], clusters)
         factor = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k)
         _warn_few_clusters(owner, n_clusters, cluster_name)
         cov = v0 * factor

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from effekt._arrays import group_sum
+from effekt.did._common import fixest_k_fe
 from effekt.did._plots import event_plot
 from effekt.did.wild import WildClusterBootstrap, WildTest, wild_test
 from effekt.errors import (
@@ -174,7 +175,7 @@ class TwoWayFE(Estimator):
         params, v0 = _panel_ols(panel, exog, clusters)
         n_obs, k = len(data), exog.shape[1]
         g_min = int(min(len(np.unique(c)) for c in clusters.T))
-        k_fe = _fe_parameters(data, panel, clusters)
+        k_fe = fixest_k_fe(data, [panel.unit, panel.time], clusters)
         factor = g_min / (g_min - 1) * (n_obs - 1) / (n_obs - k - k_fe)
         cov = pd.DataFrame(v0 * factor, index=exog.columns, columns=exog.columns)
         tests: dict[str, WildTest] = {}
@@ -419,25 +420,6 @@ def _bootstrap_design(
         return values - (group_sum(codes, values, counts.size) / counts[:, None])[codes]
 
     return within(x), within(y[:, None])[:, 0]
-
-
-def _fe_parameters(data: pd.DataFrame, panel: Panel, clusters: np.ndarray) -> int:
-    """Fixed-effect parameters counted in K, by fixest's ``fixef.K = "nested"`` rule.
-
-    One parameter for the level the effects share, plus levels - 1 for every fixed
-    effect not nested in a clustering dimension; effects nested in the clusters add
-    nothing (pyfixest: K = 6 for ``y ~ D | unit + year`` on mpdta clustered by unit).
-    """
-    k = 1
-    for column in (panel.unit, panel.time):
-        codes = pd.factorize(data[column])[0]
-        nested = any(
-            pd.Series(clusters[:, j]).groupby(codes).nunique().max() == 1
-            for j in range(clusters.shape[1])
-        )
-        if not nested:
-            k += len(np.unique(codes)) - 1
-    return k
 
 
 def _describe_wild(test: WildTest) -> str:
