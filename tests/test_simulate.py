@@ -135,6 +135,21 @@ def _pandas_indicators(regs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out.reset_index().rename(columns={"OMRAADE": "area_id", "AAR": "year"})
 
 
+def test_register_tables_share_no_data(tiny):
+    # the tables are built without copying their columns: writing to one must not show in
+    # another (or in the next call)
+    regs = tiny.registers()
+    first_udda = regs["udda"].iloc[0].copy()
+    first_ind = regs["ind"].iloc[0].copy()
+    regs["bef"].loc[0, ["PNR", "AAR"]] = ["changed", 1900]
+    regs["ras"].loc[0, ["PNR", "AAR"]] = ["changed", 1900]
+    pd.testing.assert_series_equal(regs["udda"].iloc[0], first_udda)
+    pd.testing.assert_series_equal(regs["ind"].iloc[0], first_ind)
+    again = tiny.registers()
+    assert again["bef"].loc[0, "PNR"] != "changed"
+    assert again["ras"].loc[0, "AAR"] != 1900
+
+
 def test_registers_reproduce_area_year(tiny, tiny_registers):
     ours = _pandas_indicators(tiny_registers)
     ay = tiny.area_year.merge(ours, on=["area_id", "year"], suffixes=("", "_pd"))
@@ -422,6 +437,16 @@ def test_inheritance_truth_weakens_the_parental_gradient(world):
     assert (hb["without_exposure"] > 0).all()
     assert (hb["change"] < 0).all()
     np.testing.assert_allclose(hb["change"], hb["with_exposure"] - hb["without_exposure"])
+
+
+def test_world_without_interventions_has_an_empty_truth():
+    # 2030-2034: after the last LBF round (2023-2026) and the kernedrift efforts (to 2021)
+    world = simulate.denmark(n_areas=10, years=(2030, 2034), seed=3)
+    assert world.interventions.empty
+    units = world.truth.att(by="unit_time")
+    assert units.empty
+    assert {"estimate", "observed", "counterfactual"} <= set(units.columns)
+    assert world.truth.att(by="overall").empty
 
 
 def test_placebo_world_has_zero_person_effects():

@@ -232,9 +232,9 @@ class Facts:
             self.udd[idx],
             self.socio[idx],
             self.income[idx],
-            (flags & _BIT["charged_num"]) != 0,
-            (flags & _BIT["conv_num"]) != 0,
-            (flags & _BIT["placed_num"]) != 0,
+            (flags & CHARGED) != 0,
+            (flags & CONVICTED) != 0,
+            (flags & PLACED) != 0,
         )
 
 
@@ -489,7 +489,7 @@ FLAG_STATS = (
 )
 _BIT = {name: np.uint16(1 << i) for i, name in enumerate(FLAG_STATS)}
 INC = _BIT["pop_15_64"]
-CHARGED = _BIT["charged_num"]
+CHARGED, CONVICTED, PLACED = _BIT["charged_num"], _BIT["conv_num"], _BIT["placed_num"]
 
 # Population bands (first age, last age) and the age classes that make them up.
 _POP_BANDS = {

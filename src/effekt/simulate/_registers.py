@@ -7,7 +7,7 @@ import pandas as pd
 
 from effekt.simulate import _dgp as D
 from effekt.simulate._build import Builder
-from effekt.simulate._engine import CHARGED
+from effekt.simulate._engine import CHARGED, CONVICTED, PLACED
 
 _CATEGORIES = np.array(["straffelov", "euf", "vaabenlov", "anden"])
 _QUALIFYING = np.array(["straffelov", "euf", "vaabenlov"])
@@ -110,14 +110,18 @@ class Emitter:
         r = self.rows
         pid = rows.pid.take(r)
         pnr_r = self.pnr_array.take(self.rank.take(pid))
-        # compact integer types (the schemas ask for integers, not their width): registers of a
-        # Denmark-sized world have tens of millions of rows
+        # Compact integer types (the schemas ask for integers, not their width): registers of a
+        # Denmark-sized world have tens of millions of rows. Every column is a new array that
+        # only its table holds, so the tables take them without copying (copy=False); a
+        # column shared by two tables is copied for the second (a string column only in its
+        # wrapper: Arrow buffers are immutable).
         year = rows.year.take(r)
         age = rows.age.take(r)
-        f = b.fact.take(r)
+        fact = b.fact
+        flags = fact.flags.take(r)
         area = rows.area.take(r)
         ids = pd.array([*list(b.areas.area_id), None], dtype="str")
-        omraade = ids.take(np.where(area >= 0, area, len(ids) - 1))
+        omraade = ids.take(np.where(area >= 0, area, np.int16(len(ids) - 1)))
         bef = pd.DataFrame(
             {
                 "PNR": pnr_r,
@@ -127,35 +131,41 @@ class Emitter:
                 "FOED_AAR": ps.birth.take(pid),
                 "KOEN": ps.female.take(pid).astype(np.int8) + np.int8(1),  # 1 male, 2 female
                 "HERKOMST": ps.herk.take(pid),
-            }
+            },
+            copy=False,
         )
         udda = pd.DataFrame(
             {
-                "PNR": pnr_r,
-                "AAR": year,
-                "HFAUDD_NIVEAU": f.hf.astype(np.int16),
-                "UDD_IGANG": f.udd.astype(np.int16),
-            }
+                "PNR": pnr_r.copy(),
+                "AAR": year.copy(),
+                "HFAUDD_NIVEAU": fact.hf.take(r).astype(np.int16),
+                "UDD_IGANG": fact.udd.take(r).astype(np.int16),
+            },
+            copy=False,
         )
         adult = np.flatnonzero(age >= 15)
         # (ArrowStringArray.take is much faster than indexing it)
-        pnr_adult, year_adult = pnr_r.take(adult), year.take(adult)
-        ras = pd.DataFrame({"PNR": pnr_adult, "AAR": year_adult, "SOCIO13": f.socio.take(adult)})
+        pnr_adult, year_adult, r_adult = pnr_r.take(adult), year.take(adult), r.take(adult)
+        ras = pd.DataFrame(
+            {"PNR": pnr_adult, "AAR": year_adult, "SOCIO13": fact.socio.take(r_adult)},
+            copy=False,
+        )
         ind = pd.DataFrame(
             {
-                "PNR": pnr_adult,
-                "AAR": year_adult,
-                "PERINDKIALT": f.income.take(adult).astype(np.float64),
-            }
+                "PNR": pnr_adult.copy(),
+                "AAR": year_adult.copy(),
+                "PERINDKIALT": fact.income.take(r_adult).astype(np.float64),
+            },
+            copy=False,
         )
         # charges: every charged youth (15-25) has >= 1 non-traffic charge; convicted persons
         # over 25 have one too; traffic charges (not counted by the indicators) for anyone 15+.
-        ch = np.flatnonzero(f.charged)
+        ch = np.flatnonzero((flags & CHARGED) != 0)
         n_ch = 1 + rng.poisson(0.4, len(ch))
         ch_rows = np.repeat(ch, n_ch)
         ch_cat = D._choice(rng, _CATEGORIES, np.array([0.7, 0.18, 0.07, 0.05]), len(ch_rows))
-        old_conv = np.flatnonzero(f.conv & (age > 25))
-        conv_all = np.flatnonzero(f.conv)
+        conv_all = np.flatnonzero((flags & CONVICTED) != 0)
+        old_conv = conv_all[age.take(conv_all) > 25]
         conv_cat = D._choice(rng, _QUALIFYING, np.array([0.75, 0.18, 0.07]), len(conv_all))
         old_cat = conv_cat[np.searchsorted(conv_all, old_conv)]
         traffic = np.flatnonzero((age >= 18) & (rng.random(len(r)) < 0.02))
@@ -188,7 +198,7 @@ class Emitter:
                 "AFGOERELSE": pd.array(kraf_dec[order], dtype="str"),
             }
         )
-        placed = np.flatnonzero(f.placed)
+        placed = np.flatnonzero((flags & PLACED) != 0)
         anbringelser = pd.DataFrame({"PNR": pnr_r.take(placed), "AAR": year[placed]})
         return {
             "bef": bef,

@@ -240,5 +240,7 @@ def _empty_units() -> pd.DataFrame:
             "time": pd.Series(dtype=np.int64),
             "event_time": pd.Series(dtype=np.int64),
             "estimate": pd.Series(dtype=float),
+            "observed": pd.Series(dtype=float),
+            "counterfactual": pd.Series(dtype=float),
         }
     )
