@@ -152,6 +152,12 @@ def test_lags_bin_later_event_times(area_frame):
     assert "X[3]" in list(model.coords["cell"])
 
 
+def test_group_trends_are_optional(area_frame):
+    assert "sigma_trend" not in _model().build(area_frame).named_vars
+    model = _model(group_trends=True).build(area_frame)
+    assert model.named_vars_to_dims["z_trend"] == ("group",)
+
+
 def test_moderator_enters_per_kind(area_frame):
     frame = area_frame.assign(base=area_frame["area_id"].str[1:].astype(float))
     model = _model(moderators=["base"]).build(frame)
@@ -335,6 +341,7 @@ def test_areas_treated_from_the_start_are_dropped_with_a_ledger_entry(area_frame
     [
         ("likelihood", "poisson", "'likelihood' parameter"),
         ("pooling", "full", "'pooling' parameter"),
+        ("group_trends", "yes", "'group_trends' parameter"),
         ("sampler", "stan", "'sampler' parameter"),
         ("draws", 0, "'draws' parameter"),
         ("target_accept", 1.2, "'target_accept' parameter"),
@@ -463,7 +470,7 @@ def test_social_inheritance_model_structure(persons):
         model = est.build(persons, areas=AREAS)
     assert list(model.coords["parental_level"]) == ["higher", "youth"]
     assert list(model.coords["exposure_bin"]) == ["1-3", "4-7", "8-18"]
-    assert list(model.coords["covariate"]) == ["sex[male]"]
+    assert list(model.coords["sex_level"]) == ["female", "male"]
     assert model["interaction"].shape.eval().tolist() == [3, 2]
 
 

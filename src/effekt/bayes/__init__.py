@@ -18,10 +18,10 @@ install the extra with ``pip install 'effekt[bayes]'``.
 
 from __future__ import annotations
 
-from effekt.bayes._common import Diagnostics
+from effekt.bayes._common import Diagnostics, PredictiveCheck
 from effekt.bayes._deps import pm as _pm  # noqa: F401  (raises OptionalDependencyError)
 from effekt.bayes._prep import treatment_cohorts
-from effekt.bayes.did import HierarchicalDiD, HierarchicalDiDResult, PredictiveCheck
+from effekt.bayes.did import HierarchicalDiD, HierarchicalDiDResult
 from effekt.bayes.inheritance import SocialInheritance, SocialInheritanceResult
 
 __all__ = [

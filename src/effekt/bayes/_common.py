@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Diagnostics",
+    "PredictiveCheck",
     "PriorSpec",
     "SamplerSettings",
     "check_priors",
@@ -407,6 +408,76 @@ def plot_trace(idata: Any, var_name: str, ax: Axes | None) -> Axes:
     ax.set_title(f"{label('trace')}: {var_name}")
     ax.legend(frameon=False, fontsize="small")
     return ax
+
+
+class PredictiveCheck:
+    """Prior or posterior predictive draws, with a plot against the observed outcome.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        With a ``prior_predictive`` or ``posterior_predictive`` group (variable ``y``).
+    group : {"prior", "posterior"}
+    observed : numpy.ndarray
+        The observed outcome (shares for binomial models).
+    """
+
+    def __init__(
+        self,
+        idata: Any,
+        group: str,
+        observed: np.ndarray,
+        trials: np.ndarray | None,
+        outcome: str,
+    ) -> None:
+        self.idata = idata
+        self.group = group
+        self.observed = observed
+        self._trials = trials
+        self._outcome = outcome
+
+    def replicated(self, n: int = 50) -> np.ndarray:
+        """Up to ``n`` replicated data sets on the observed scale (one row per draw).
+
+        Parameters
+        ----------
+        n : int, default 50
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        values = self.idata[f"{self.group}_predictive"]["y"].to_numpy()
+        values = values.reshape(-1, values.shape[-1])
+        step = max(1, values.shape[0] // n)
+        values = values[::step][:n].astype(float)
+        if self._trials is not None:  # binomial: counts back to shares
+            with np.errstate(invalid="ignore", divide="ignore"):
+                values = values / self._trials[None, :]
+        return values
+
+    def plot(self, ax: Axes | None = None, *, n: int = 50) -> Axes:
+        """Histogram of the observed outcome over ``n`` replicated data sets.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+        n : int, default 50
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from effekt._plotting import label
+
+        key = "prior_predictive_check" if self.group == "prior" else "posterior_predictive_check"
+        return plot_predictive(
+            self.observed,
+            self.replicated(n),
+            ax,
+            title=f"{label(key)}: {self._outcome}",
+            xlabel=self._outcome,
+        )
 
 
 def plot_predictive(

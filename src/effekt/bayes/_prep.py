@@ -157,7 +157,8 @@ class DiDData:
     lead_grid: np.ndarray
     cells: pd.DataFrame  # kind, event_time, n_areas, n_pairs
     n_unit_kind: int
-    mundlak: np.ndarray  # n_units x n_cohort_dummies
+    mundlak_unit: np.ndarray  # per treated (unit, kind): the unit's index
+    mundlak_col: np.ndarray  # and the index of its (kind, cohort) dummy
     mundlak_labels: list[str]
     moderators: np.ndarray  # n_units x n_moderators, standardised
     moderator_names: list[str]
@@ -382,10 +383,8 @@ def prepare_did(
     # untreated ones and leak selection into the effects
     cohort_label = cohorts["kind"] + "@" + cohorts["first_treated"].astype(str)
     mundlak_labels = sorted(cohort_label.unique())
-    mundlak = np.zeros((len(units), len(mundlak_labels)))
-    mundlak[
-        units.get_indexer(cohorts["unit"]), pd.Index(mundlak_labels).get_indexer(cohort_label)
-    ] = 1.0
+    mundlak_unit = units.get_indexer(pd.Index(cohorts["unit"]))
+    mundlak_col = pd.Index(mundlak_labels).get_indexer(pd.Index(cohort_label))
 
     mods, centre, scale = _moderators(frame, unit, units, moderators, cohorts, owner)
 
@@ -433,7 +432,8 @@ def prepare_did(
         lead_grid=lead_grid,
         cells=cells,
         n_unit_kind=len(cohorts),
-        mundlak=mundlak,
+        mundlak_unit=mundlak_unit,
+        mundlak_col=mundlak_col,
         mundlak_labels=mundlak_labels,
         moderators=mods,
         moderator_names=moderators,

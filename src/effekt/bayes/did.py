@@ -18,13 +18,13 @@ import pandas as pd
 
 from effekt.bayes._common import (
     Diagnostics,
+    PredictiveCheck,
     PriorSpec,
     check_priors,
     check_sampler,
     describe_priors,
     diagnose,
     make_prior,
-    plot_predictive,
     plot_trace,
     posterior_predictive,
     sample_model,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from effekt.panel import Ledger
 
-__all__ = ["HierarchicalDiD", "HierarchicalDiDResult"]
+__all__ = ["HierarchicalDiD", "HierarchicalDiDResult", "PredictiveCheck"]
 
 _OWNER = "HierarchicalDiD"
 
@@ -400,7 +400,7 @@ class HierarchicalDiD(Estimator):
         data_, specs, priors = self._prepare(data, interventions)
         model = _build(data_, specs, priors, self.likelihood, self.pooling)
         idata = pm.sample_prior_predictive(draws=draws, model=model, random_seed=settings.seed)
-        return PredictiveCheck(idata, "prior", data_, str(self.outcome), self.likelihood)
+        return PredictiveCheck(idata, "prior", data_.y, data_.trials, str(self.outcome))
 
     # ------------------------------------------------------------------ internals
     def _prepare(
@@ -544,9 +544,9 @@ def _build(
         z_area = pm.Normal("z_area", 0.0, 1.0, dims="area")
         z_year = pm.ZeroSumNormal("z_year", sigma=1.0, dims="year")
         cohort_mean = prior("cohort_mean", dims="cohort_dummy")
-        area_level = (sigma_area * z_area + pt.dot(pt.as_tensor(d.mundlak), cohort_mean))[
-            d.unit_idx
-        ]
+        # cohort means by scatter-add (an area has one per treated kind), not a dense product
+        cohort_part = pt.zeros(len(d.units))[d.mundlak_unit].inc(cohort_mean[d.mundlak_col])
+        area_level = (sigma_area * z_area + cohort_part)[d.unit_idx]
         eta = (
             intercept
             + (sigma_kommune * z_kommune)[d.group_idx]
@@ -660,61 +660,6 @@ def _rho(priors: Mapping[str, Any]) -> Any:
 
 
 # ---------------------------------------------------------------------- results
-
-
-class PredictiveCheck:
-    """Prior or posterior predictive draws with a plot against the observed outcome.
-
-    Attributes
-    ----------
-    idata : arviz.InferenceData
-        With a ``prior_predictive`` or ``posterior_predictive`` group.
-    group : {"prior", "posterior"}
-    """
-
-    def __init__(
-        self, idata: Any, group: str, data: DiDData, outcome: str, likelihood: str
-    ) -> None:
-        self.idata = idata
-        self.group = group
-        self._data = data
-        self._outcome = outcome
-        self._likelihood = likelihood
-
-    def replicated(self, n: int = 50) -> np.ndarray:
-        """Up to ``n`` replicated data sets, on the outcome's scale (rows: draws)."""
-        values = self.idata[f"{self.group}_predictive"]["y"].to_numpy()
-        values = values.reshape(-1, values.shape[-1])
-        step = max(1, values.shape[0] // n)
-        values = values[::step][:n].astype(float)
-        trials = self._data.trials
-        if trials is not None:  # binomial: counts back to shares
-            with np.errstate(invalid="ignore", divide="ignore"):
-                values = values / trials[None, :]
-        return values
-
-    def plot(self, ax: Axes | None = None, *, n: int = 50) -> Axes:
-        """Histogram of the observed outcome over ``n`` replicated data sets.
-
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, optional
-        n : int, default 50
-
-        Returns
-        -------
-        matplotlib.axes.Axes
-        """
-        from effekt._plotting import label
-
-        key = "prior_predictive_check" if self.group == "prior" else "posterior_predictive_check"
-        return plot_predictive(
-            self._data.y,
-            self.replicated(n),
-            ax,
-            title=f"{label(key)}: {self._outcome}",
-            xlabel=self._outcome,
-        )
 
 
 class HierarchicalDiDResult(Result):
@@ -987,7 +932,7 @@ class HierarchicalDiDResult(Result):
         if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
             raise invalid_parameter("draws", "posterior_predictive", "a positive integer", draws)
         pp = posterior_predictive(self.idata, self._model, draws, self.provenance.seed)
-        return PredictiveCheck(pp, "posterior", self._data, self.outcome, self.likelihood)
+        return PredictiveCheck(pp, "posterior", self._data.y, self._data.trials, self.outcome)
 
     # ------------------------------------------------------------------ display
     def _summary_info(self) -> list[tuple[str, str]]:

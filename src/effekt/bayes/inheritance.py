@@ -21,13 +21,13 @@ import pandas as pd
 
 from effekt.bayes._common import (
     Diagnostics,
+    PredictiveCheck,
     PriorSpec,
     check_priors,
     check_sampler,
     describe_priors,
     diagnose,
     make_prior,
-    plot_predictive,
     plot_trace,
     posterior_predictive,
     sample_model,
@@ -75,8 +75,9 @@ class SocialInheritance(Estimator):
     N(0, \\Sigma)` (LKJ(2) correlation prior, non-centred Cholesky
     parameterisation), exposure effects :math:`\\gamma_b`, the interaction
     :math:`\\delta_{bp}` (negative for higher parental education: exposure narrows
-    the gradient), and fixed effects :math:`\\eta` of categorical ``covariates``
-    (e.g. sex, origin, birth year, which also absorbs secular trends in education).
+    the gradient), and zero-sum effects :math:`\\eta` of categorical ``covariates``
+    (each level's deviation from the mean over levels; e.g. sex, origin, birth year,
+    which also absorbs secular trends in education).
 
     **Cells.** Every predictor is constant within a cell of area x parental
     education x exposure bin x covariates, so the persons of a cell share one
@@ -94,7 +95,8 @@ class SocialInheritance(Estimator):
     scales; ``change`` is their difference (negative: exposure weakens the link).
 
     Default priors (log-odds scale): ``intercept`` :math:`N(\\operatorname{logit}\\bar
-    y, 2.5)`; ``parental``, ``exposure`` and ``covariates`` :math:`N(0, 1)`;
+    y, 2.5)`; ``parental`` and ``exposure`` :math:`N(0, 1)`; ``covariates``
+    zero-sum normal with scale 1;
     ``interaction`` :math:`N(0, 0.5)`; ``sigma_kommune`` and ``sigma_area``
     (the SDs of the area intercept and slopes) HalfNormal(1).
 
@@ -116,8 +118,9 @@ class SocialInheritance(Estimator):
         Area of each person and the group (kommune) areas are nested in. If
         ``group`` is not a column of the persons, pass ``areas=`` to :meth:`fit`.
     covariates : sequence of str, default ("sex", "origin")
-        Categorical person columns entering as fixed effects (first level in sorted
-        order is the reference). Add ``"birth_year"`` to absorb cohort trends.
+        Categorical person columns entering as zero-sum effects (reported for every
+        level as the deviation from the mean over levels). Add ``"birth_year"`` to
+        absorb cohort trends.
     priors : mapping, optional
         Replace default priors by name: a positive number sets the scale; scalar
         priors (``intercept``, ``sigma_kommune``) also accept a PyMC ``.dist()``.
@@ -264,6 +267,43 @@ class SocialInheritance(Estimator):
         cells, specs, priors = self._prepare(persons, areas)
         return _build(cells, specs, priors)
 
+    def prior_predictive(
+        self, persons: pd.DataFrame, *, areas: pd.DataFrame | None = None, draws: int = 200
+    ) -> PredictiveCheck:
+        """Draw cell outcomes from the prior, to check that the priors are sensible.
+
+        Parameters
+        ----------
+        persons, areas
+            As for :meth:`fit`.
+        draws : int, default 200
+
+        Returns
+        -------
+        PredictiveCheck
+            Replicated cell shares against the observed ones.
+
+        Raises
+        ------
+        ParameterError, DataError, IdentificationError
+            As for :meth:`fit`.
+        """
+        if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+            raise invalid_parameter("draws", "prior_predictive", "a positive integer", draws)
+        settings = check_sampler(self, _OWNER)
+        cells, specs, priors = self._prepare(persons, areas)
+        model = _build(cells, specs, priors)
+        idata = pm.sample_prior_predictive(draws=draws, model=model, random_seed=settings.seed)
+        from effekt._plotting import label
+
+        return PredictiveCheck(
+            idata,
+            "prior",
+            cells.successes / cells.n,
+            cells.n,
+            f"{self.outcome} ({label('cell_share')})",
+        )
+
     def cells(self, persons: pd.DataFrame, *, areas: pd.DataFrame | None = None) -> pd.DataFrame:
         """The binomial cells the model is fitted on.
 
@@ -374,8 +414,9 @@ class Cells:
     group_idx: np.ndarray
     parental_idx: np.ndarray  # 0 = reference
     exposure_idx: np.ndarray  # 0 = unexposed
-    covariate_design: np.ndarray  # cells x covariate dummies
-    covariate_labels: list[str]
+    covariate_codes: np.ndarray  # cells x covariates: level index
+    covariate_levels: list[list[str]]
+    covariate_labels: list[str]  # "column[level]" for every level
     covariate_columns: list[str]
     areas: list[str]
     groups: list[str]
@@ -581,14 +622,13 @@ def _aggregate(est: SocialInheritance, persons: pd.DataFrame, areas: pd.DataFram
         )
     area_names = sorted(cells["area"].unique())
     group_names = sorted(cells["group"].unique())
-    design_parts = []
-    labels_cov: list[str] = []
-    for c in covs:
-        lv = sorted(cells[c].unique())
-        for level in lv[1:]:
-            design_parts.append((cells[c] == level).to_numpy(dtype=float))
-            labels_cov.append(f"{c}[{level}]")
-    design = np.column_stack(design_parts) if design_parts else np.zeros((len(cells), 0))
+    cov_levels = [sorted(cells[c].unique()) for c in covs]
+    codes = np.zeros((len(cells), len(covs)), np.int64)
+    for j, c in enumerate(covs):
+        codes[:, j] = pd.Index(cov_levels[j]).get_indexer(cells[c])
+    labels_cov = [
+        f"{c}[{lv}]" for c, levels_c in zip(covs, cov_levels, strict=True) for lv in levels_c
+    ]
     frame = cells.drop(columns="_bin")
     frame["successes"] = frame["successes"].astype(np.int64)
     h = hashlib.sha256(repr((keys, levels, labels)).encode())
@@ -601,7 +641,8 @@ def _aggregate(est: SocialInheritance, persons: pd.DataFrame, areas: pd.DataFram
         group_idx=pd.Index(group_names).get_indexer(cells["group"]),
         parental_idx=pd.Index(levels).get_indexer(cells["parental"]),
         exposure_idx=cells["_bin"].to_numpy(dtype=np.int64),
-        covariate_design=design,
+        covariate_codes=codes,
+        covariate_levels=cov_levels,
         covariate_labels=labels_cov,
         covariate_columns=covs,
         areas=area_names,
@@ -626,8 +667,8 @@ def _build(c: Cells, specs: Mapping[str, PriorSpec], priors: Mapping[str, Any]) 
         "area_term_bis": ["intercept", *[f"parental[{lv}]" for lv in c.parental_levels[1:]]],
         "level": c.parental_levels,
     }
-    if c.covariate_labels:
-        coords["covariate"] = c.covariate_labels
+    for col, levels_c in zip(c.covariate_columns, c.covariate_levels, strict=True):
+        coords[f"{col}_level"] = levels_c
 
     def prior(name: str, dims: Any = None) -> Any:
         return make_prior(name, specs[name], priors, dims=dims)
@@ -672,9 +713,18 @@ def _build(c: Cells, specs: Mapping[str, PriorSpec], priors: Mapping[str, Any]) 
             + pt.where(has_par, slope, 0.0)
             + exposure_term
         )
-        if c.covariate_labels:
-            cov = prior("covariates", dims="covariate")
-            eta = eta + pt.dot(pt.as_tensor(c.covariate_design), cov)
+        # zero-sum effects of the categorical covariates: no level is a reference, so the
+        # intercept is not correlated with them (much faster sampling than dummies)
+        cov_scale = (
+            float(priors.get("covariates", specs["covariates"].scale))
+            if (c.covariate_columns)
+            else 1.0
+        )
+        for j, col in enumerate(c.covariate_columns):
+            if len(c.covariate_levels[j]) < 2:
+                continue
+            effect = pm.ZeroSumNormal(f"effect_{col}", sigma=cov_scale, dims=f"{col}_level")
+            eta = eta + effect[c.covariate_codes[:, j]]
         pm.Binomial("y", n=c.n, logit_p=eta, observed=c.successes, dims="cell")
         # mean probabilities of the exposed, by parental level, with and without exposure
         exposed = np.flatnonzero(has_exp)
@@ -806,11 +856,13 @@ class SocialInheritanceResult(Result):
             for lv_i, lv in enumerate(c.parental_levels[1:]):
                 names.append(f"exposure[{b}]:parental[{lv}]")
                 columns.append(inter[:, b_i, lv_i])
-        if c.covariate_labels:
-            cov = stacked(self.idata, "covariates")
-            for j, lab in enumerate(c.covariate_labels):
-                names.append(lab)
-                columns.append(cov[:, j])
+        for col, levels_c in zip(c.covariate_columns, c.covariate_levels, strict=True):
+            if len(levels_c) < 2:
+                continue
+            draws = stacked(self.idata, f"effect_{col}")
+            for j, lv in enumerate(levels_c):
+                names.append(f"{col}[{lv}]")
+                columns.append(draws[:, j])
         coef = summarise_draws(np.column_stack(columns), self.level)
         grads = self._gradient_draws()
         g_draws = np.column_stack([v["change"] for v in grads.values()])
@@ -892,7 +944,7 @@ class SocialInheritanceResult(Result):
         if kind == "trace":
             return plot_trace(self.idata, var_name, ax)
         if kind == "ppc":
-            return self._plot_ppc(ax)
+            return self.posterior_predictive().plot(ax)
         ax = new_axes(ax)
         if kind == "gradient":
             table = self.gradient_change()
@@ -932,15 +984,24 @@ class SocialInheritanceResult(Result):
         ax.legend(frameon=False)
         return ax
 
-    def _plot_ppc(self, ax: Axes | None, n: int = 50) -> Axes:
+    def posterior_predictive(self, *, draws: int = 100) -> PredictiveCheck:
+        """Replicate the cell outcomes from the posterior (used by ``plot(kind="ppc")``).
+
+        Parameters
+        ----------
+        draws : int, default 100
+            Posterior draws to replicate from (thinned evenly over the chains).
+
+        Returns
+        -------
+        PredictiveCheck
+        """
+        if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+            raise invalid_parameter("draws", "posterior_predictive", "a positive integer", draws)
+        pp = posterior_predictive(self.idata, self._model, draws, self.provenance.seed)
         from effekt._plotting import label
 
-        pp = posterior_predictive(self.idata, self._model, n, self.provenance.seed)
-        rep = pp.posterior_predictive["y"].to_numpy().reshape(-1, len(self._cells.n))
-        return plot_predictive(
-            self._cells.successes / self._cells.n,
-            rep / self._cells.n[None, :],
-            ax,
-            title=f"{label('posterior_predictive_check')}: {self.outcome}",
-            xlabel=f"{self.outcome} ({label('cell_share')})",
+        c = self._cells
+        return PredictiveCheck(
+            pp, "posterior", c.successes / c.n, c.n, f"{self.outcome} ({label('cell_share')})"
         )
