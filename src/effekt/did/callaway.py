@@ -33,6 +33,7 @@ from scipy import stats
 
 from effekt.did import _bootstrap, _drdid
 from effekt.did._bootstrap import MultiplierBootstrap
+from effekt.did._common import FEW_CLUSTERS, pretrend_row
 from effekt.errors import (
     AssumptionWarning,
     DataError,
@@ -55,7 +56,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["CallawaySantAnna", "CallawaySantAnnaAggregate", "CallawaySantAnnaResult"]
 
 _OWNER = "CallawaySantAnna"
-_FEW_CLUSTERS = 30  # below this, cluster-robust inference is unreliable (Cameron et al. 2008)
 _DENSE_LIMIT = 20_000_000  # influence-function entries bootstrapped as a dense matrix
 _AGGREGATIONS = ("simple", "event_time", "cohort", "calendar")
 _METHOD_NAMES = {"dr": "doubly robust", "ipw": "IPW (normalised)", "reg": "outcome regression"}
@@ -227,11 +227,11 @@ class CallawaySantAnna(Estimator):
                 "Clustered standard errors need at least two clusters (and many more to be "
                 "reliable); cluster on 'unit' instead."
             )
-        if prep.clustered and prep.n_clusters < _FEW_CLUSTERS:
+        if prep.clustered and prep.n_clusters < FEW_CLUSTERS:
             warnings.warn(
                 f"{_OWNER}: only {prep.n_clusters} clusters ({prep.cluster_name}); cluster-"
                 "robust inference (analytic or bootstrap) is unreliable with fewer than "
-                f"{_FEW_CLUSTERS} clusters (Cameron, Gelbach & Miller 2008). Read the intervals "
+                f"{FEW_CLUSTERS} clusters (Cameron, Gelbach & Miller 2008). Read the intervals "
                 "as optimistic, or cluster at a level with more groups if the design allows.",
                 AssumptionWarning,
                 stacklevel=2,
@@ -1198,14 +1198,7 @@ class CallawaySantAnnaResult(Result):
             ("Inference", _inference_text(fit, self.critical_value)),
         ]
         try:
-            test = self.pretrend_test()
-            info.append(
-                (
-                    "Pre-trend test",
-                    f"Wald chi2({test['df']:.0f}) = {test['statistic']:.3f}, "
-                    f"p = {test['p_value']:.3f}",
-                )
-            )
+            info.append(pretrend_row(self.pretrend_test()))
         except IdentificationError as err:
             info.append(("Pre-trend test", f"not available ({str(err).split('.')[0]})"))
         return info
@@ -1430,14 +1423,7 @@ class CallawaySantAnnaAggregate(Result):
         ]
         if self.key == "event_time":
             try:
-                test = self.pretrend_test()
-                info.append(
-                    (
-                        "Pre-trend test",
-                        f"Wald chi2({test['df']:.0f}) = {test['statistic']:.3f}, "
-                        f"p = {test['p_value']:.3f}",
-                    )
-                )
+                info.append(pretrend_row(self.pretrend_test()))
             except IdentificationError as err:
                 info.append(("Pre-trend test", f"not available ({str(err).split('.')[0]})"))
         return info

@@ -36,17 +36,20 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from effekt.did._common import fixest_k_fe
+from effekt.did._common import (
+    cluster_codes,
+    fixest_k_fe,
+    pretrend_row,
+    wald_f,
+    warn_few_clusters,
+)
 from effekt.did._plots import event_plot
 from effekt.did.sunab import (
     _always_treated,
-    _cluster_codes,
     _drop_rows_from,
     _require_cohort,
     _timing,
-    _wald_f,
     _warn_dropped,
-    _warn_few_clusters,
 )
 from effekt.errors import IdentificationError, invalid_parameter
 from effekt.estimator import Estimator
@@ -160,7 +163,7 @@ class Imputation(Estimator):
                 f"{owner} needs complete covariates, but the panel has missing values: "
                 f"{gaps[gaps > 0].to_dict()}. Rebuild it with missing='drop'."
             )
-        codes_all, cluster_name = _cluster_codes(panel, self.cluster, owner)
+        codes_all, cluster_name = cluster_codes(panel, self.cluster, owner)
 
         data = panel._data
         unit = pd.factorize(data[panel.unit])[0]
@@ -227,7 +230,7 @@ class Imputation(Estimator):
         v0 = model.implied_weights(unit[d1], period[d1], x[d1], w)
         clusters = codes_all
         n_clusters = len(np.unique(clusters[keep]))
-        _warn_few_clusters(owner, n_clusters, cluster_name)
+        warn_few_clusters(owner, n_clusters, cluster_name)
         cell = pd.factorize(
             pd.Series(g_pos[d1]).astype(str) + ":" + pd.Series(t_pos[d1]).astype(str)
         )[0]
@@ -568,7 +571,7 @@ class ImputationResult(Result):
             raise IdentificationError(
                 "pretrend_test needs lead coefficients; fit Imputation(leads=k) with k >= 1."
             )
-        return _wald_f(self._estimates[:q], self._covariance[:q, :q], self.n_clusters - 1)
+        return wald_f(self._estimates[:q], self._covariance[:q, :q], self.n_clusters - 1)
 
     def _summary_info(self) -> list[tuple[str, str]]:
         info = [
@@ -579,14 +582,7 @@ class ImputationResult(Result):
             ("Inference", f"BJS Theorem 3 (conservative), normal, {self.level:.0%} intervals"),
         ]
         if self.lead_times:
-            test = self.pretrend_test()
-            info.append(
-                (
-                    "Pre-trend test",
-                    f"F({test.df_num:.0f}, {test.df_denom:.0f}) = {test.statistic:.3f}, "
-                    f"p = {test.p_value:.3f}",
-                )
-            )
+            info.append(pretrend_row(self.pretrend_test()))
         return info
 
     def plot(self, ax: Axes | None = None) -> Axes:

@@ -28,11 +28,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from effekt.did._common import fixest_k_fe
+from effekt.did._common import (
+    cluster_codes,
+    fixest_k_fe,
+    pretrend_row,
+    wald_f,
+    warn_few_clusters,
+)
 from effekt.did._plots import event_plot
-from effekt.did.twfe import _FEW_CLUSTERS
 from effekt.errors import (
-    AssumptionWarning,
     DroppedRowsWarning,
     IdentificationError,
     check_choice,
@@ -106,44 +110,6 @@ def _cohort_label(panel: Panel, g: Any) -> str:
     return str(int(value)) if value.is_integer() else str(value)
 
 
-def _cluster_codes(panel: Panel, spec: str | None, owner: str) -> tuple[np.ndarray, str]:
-    """Integer cluster codes per row and the cluster column's name (one-way clustering)."""
-    if spec is None:
-        spec = "panel" if panel.cluster is not None else "unit"
-    allowed = {"unit": panel.unit}
-    if panel.cluster is not None:
-        allowed["panel"] = panel.cluster
-        allowed[str(panel.cluster)] = panel.cluster
-    if not isinstance(spec, str) or spec not in allowed:
-        raise invalid_parameter(
-            "cluster",
-            owner,
-            f"one of {sorted(allowed)}",
-            spec,
-            "To cluster on another column (e.g. kommune), pass it as cluster=... to "
-            "Panel.from_frame.",
-        )
-    column = allowed[spec]
-    codes = pd.factorize(panel._data[column])[0]
-    if len(np.unique(codes)) < 2:
-        raise IdentificationError(
-            f"{owner} cannot cluster on {column!r}: it has a single group. Clustered standard "
-            "errors need at least two clusters (and many more to be reliable)."
-        )
-    return codes, str(column)
-
-
-def _warn_few_clusters(owner: str, n_clusters: int, name: str) -> None:
-    if n_clusters < _FEW_CLUSTERS:
-        warnings.warn(
-            f"{owner}: only {n_clusters} clusters ({name}); cluster-robust inference "
-            "over-rejects with few clusters (Cameron, Gelbach & Miller 2008). Read the "
-            "p-values as optimistic.",
-            AssumptionWarning,
-            stacklevel=3,
-        )
-
-
 def _drop_rows_from(panel: Panel, ledger: Ledger, mask: np.ndarray, reason: str) -> Ledger:
     """``ledger`` with the rows in ``mask`` added (the panel keeps no caller row labels)."""
     data = panel._data
@@ -177,20 +143,6 @@ def _always_treated(rel: np.ndarray, unit_codes: np.ndarray) -> np.ndarray:
     untreated = ~(rel >= 0)  # NaN (never treated) counts as untreated
     has_untreated = pd.Series(untreated).groupby(unit_codes).transform("any").to_numpy()
     return ~has_untreated
-
-
-def _wald_f(b: np.ndarray, v: np.ndarray, df_denom: int) -> pd.Series:
-    """Joint Wald test that ``b`` is zero, reported as F = W/q with (q, df_denom) df."""
-    q = len(b)
-    f_stat = float(b @ np.linalg.solve(v, b)) / q
-    return pd.Series(
-        {
-            "statistic": f_stat,
-            "df_num": q,
-            "df_denom": df_denom,
-            "p_value": float(stats.f.sf(f_stat, q, df_denom)),
-        }
-    )
 
 
 # --------------------------------------------------------------------------------------
@@ -311,7 +263,7 @@ class SunAbraham(Estimator):
                 f"{owner} needs complete covariates, but the panel has missing values: "
                 f"{gaps[gaps > 0].to_dict()}. Rebuild it with missing='drop'."
             )
-        _cluster_codes(panel, self.cluster, owner)  # validate the spec before any work
+        cluster_codes(panel, self.cluster, owner)  # validate the spec before any work
 
         data = panel._data
         unit_codes = pd.factorize(data[panel.unit])[0]
@@ -415,13 +367,13 @@ class SunAbraham(Estimator):
         )
         for c in panel.covariates:
             exog[str(c)] = sdata[c].to_numpy(dtype=float)
-        clusters, cluster_name = _cluster_codes(sub, self.cluster, owner)
+        clusters, cluster_name = cluster_codes(sub, self.cluster, owner)
         params, v0 = _fit_fe(sub, exog, clusters, owner)
         n_obs = len(sdata)
         n_clusters = len(np.unique(clusters))
         k = exog.shape[1] + fixest_k_fe(sdata, [sub.unit, sub.time], clusters)
         factor = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k)
-        _warn_few_clusters(owner, n_clusters, cluster_name)
+        warn_few_clusters(owner, n_clusters, cluster_name)
         cov = v0 * factor
 
         n_cells = len(cells)
@@ -613,7 +565,7 @@ class SunAbrahamResult(Result):
             )
         b = self._estimates[lead]
         v = self._covariance[np.ix_(lead, lead)]
-        return _wald_f(b, v, self.n_clusters - 1)
+        return wald_f(b, v, self.n_clusters - 1)
 
     def _summary_info(self) -> list[tuple[str, str]]:
         info = [
@@ -626,14 +578,7 @@ class SunAbrahamResult(Result):
             ("Inference", f"CRV1, t({self.n_clusters - 1}), {self.level:.0%} intervals"),
         ]
         if any(e < 0 for e in self.event_times):
-            test = self.pretrend_test()
-            info.append(
-                (
-                    "Pre-trend test",
-                    f"F({test.df_num:.0f}, {test.df_denom:.0f}) = {test.statistic:.3f}, "
-                    f"p = {test.p_value:.3f}",
-                )
-            )
+            info.append(pretrend_row(self.pretrend_test()))
         return info
 
     def plot(self, ax: Axes | None = None) -> Axes:
