@@ -253,6 +253,39 @@ def test_moves_all_years(out: pd.DataFrame) -> None:
     assert np.isnan(row(out, A3, 2020)["nonwestern_share"])
 
 
+def test_newborns_counted_on_1_january_are_not_moves_in() -> None:
+    # BEF counts the population on 1 January (domain brief: residents counted 1 January;
+    # BEF is a Status register), so a child born in 2019 first appears in 2020, aged 1.
+    # Persons in A1 in 2020 and their 2019 rows (counted by hand):
+    residence = {  # PNR: (FOED_AAR, {AAR: OMRAADE})
+        "adult": (1980, {2019: A1, 2020: A1}),  # stays: no move
+        "born19": (2019, {2020: A1}),  # born 2019, first counted 2020 (age 1): newborn
+        "born20": (2020, {2020: A1}),  # age 0 (registers dated later in the year): newborn
+        "came19": (2019, {2019: None, 2020: A1}),  # in bef 2019 outside the areas: moved in
+        "imm18": (2018, {2020: A1}),  # age 2, absent in 2019 (immigrated): moved in
+    }
+    rows = [
+        (pnr, year, ODENSE, area, born, 1, 1)
+        for pnr, (born, where) in residence.items()
+        for year, area in where.items()
+    ]
+    cols = ["PNR", "AAR", "KOM", "OMRAADE", "FOED_AAR", "KOEN", "HERKOMST"]
+    bef = pd.DataFrame(rows, columns=cols)
+    adult = bef[bef["PNR"] == "adult"]
+    regs = {
+        "bef": bef,
+        "udda": bef[["PNR", "AAR"]].assign(HFAUDD_NIVEAU=10, UDD_IGANG=0),
+        "ras": adult[["PNR", "AAR"]].assign(SOCIO13=131),
+        "ind": adult[["PNR", "AAR"]].assign(PERINDKIALT=300_000.0),
+        "krsi": pd.DataFrame(columns=["PNR", "AAR", "KATEGORI"]),
+        "kraf": pd.DataFrame(columns=["PNR", "AAR", "KATEGORI", "AFGOERELSE"]),
+        "anbringelser": pd.DataFrame(columns=["PNR", "AAR"]),
+    }
+    got = row(area_indicators(regs, threads=1), A1, 2020)
+    assert got["residents"] == 5
+    assert (got["moves_in"], got["moves_out"]) == (2, 0)  # came19 and imm18
+
+
 def test_output_schema_and_dtypes(out: pd.DataFrame) -> None:
     ek.validate(out, "area_year")
     fields = [f["name"] for f in ek.load_schema("area_year")["fields"]]

@@ -123,12 +123,16 @@ def _pandas_indicators(regs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     out["income_rel_region"] = (own["PERINDKIALT"] / own["reg"]).to_numpy()[
         pd.MultiIndex.from_frame(own[key]).get_indexer(out.index)
     ]
-    # moves in: in the area in t and not in it in t-1 (absent counts), newborns excluded
-    prev = bef[["PNR", "AAR", "OMRAADE"]].assign(AAR=lambda d: d["AAR"] + 1)
-    cur = area[["PNR", "AAR", "OMRAADE", "age"]].merge(
+    # moves in: in the area in t and not in it in t-1 (absent counts), newborns excluded:
+    # BEF counts the population on 1 January, so a child born in t-1 first appears in t
+    # (FOED_AAR >= AAR - 1, absent from bef in t-1)
+    prev = bef[["PNR", "AAR", "OMRAADE"]].assign(AAR=lambda d: d["AAR"] + 1, present=True)
+    cur = area[["PNR", "AAR", "OMRAADE", "FOED_AAR"]].merge(
         prev, on=["PNR", "AAR"], how="left", suffixes=("", "_prev")
     )
-    moved = (cur["OMRAADE_prev"] != cur["OMRAADE"]).fillna(True) & (cur["age"] > 0)
+    present = cur["present"].fillna(False).astype(bool)
+    newborn = ~present & (cur["FOED_AAR"] >= cur["AAR"] - 1)
+    moved = ((cur["OMRAADE_prev"] != cur["OMRAADE"]).fillna(True) | ~present) & ~newborn
     out["moves_in"] = moved.groupby([cur["OMRAADE"], cur["AAR"]]).sum()
     first_year = bef["AAR"].min()
     out.loc[out.index.get_level_values("AAR") == first_year, "moves_in"] = np.nan
@@ -199,6 +203,29 @@ def test_persons_agree_with_registers(tiny, tiny_registers):
     assert (got.astype(bool) == expected).all()
     # not observed at 25 -> missing
     assert persons["youth_edu_by_25"].isna().sum() == len(persons) - len(expected)
+
+
+def test_registers_count_the_population_on_1_january(tiny, tiny_registers):
+    # BEF is a status register counted on 1 January (domain brief: residents are counted
+    # 1 January; BEF is a Status register): a child born during year b is first counted in
+    # b + 1, aged AAR - FOED_AAR = 1, and no one is aged 0.
+    bef = tiny_registers["bef"]
+    age = bef["AAR"] - bef["FOED_AAR"]
+    assert age.min() == 1
+    first = bef.groupby("PNR")[["AAR", "FOED_AAR"]].min()
+    born_inside = first[first["FOED_AAR"] >= 2008]  # born in the simulated years
+    assert len(born_inside) > 0
+    assert (born_inside["AAR"] > born_inside["FOED_AAR"]).all()
+    # most of them are counted from the 1 January after their birth (the others moved in
+    # later with their household)
+    assert (born_inside["AAR"] == born_inside["FOED_AAR"] + 1).mean() > 0.5
+    # persons' baseline year is their first register year, so at least a year after birth
+    persons = tiny.persons
+    assert (persons["baseline_year"] - persons["birth_year"]).min() == 1
+    # newborns are no moves in: a person first counted at age 1 has no row the year before
+    counted_at_1 = bef[(age == 1) & (bef["AAR"] > 2008)]
+    before = set(zip(bef["PNR"], bef["AAR"] + 1, strict=True))
+    assert not any(k in before for k in zip(counted_at_1["PNR"], counted_at_1["AAR"], strict=True))
 
 
 def test_persons_movers_and_exposure(world):

@@ -97,7 +97,9 @@ def area_indicators(
     ``youth_charged_per_1000``       >= 1 ``krsi`` row in t, KATEGORI not 'faerdsel' [15-25]
     ``children_placed_per_1000``     an ``anbringelser`` row in t [0-17]
     ``moves_in``                     in the population in t, not in t-1; persons absent from
-                                     ``bef`` in t-1 count, newborns (age 0) do not
+                                     ``bef`` in t-1 count, newborns (born in t-1 or t, i.e.
+                                     ``FOED_AAR >= AAR - 1``, and in no ``bef`` row of t-1)
+                                     do not
     ``moves_out``                    in the population in t-1, not in t (moved, emigrated or
                                      died)
     ================================ ==========================================================
@@ -186,10 +188,12 @@ def area_indicators(
     Notes
     -----
     Age as ``AAR - FOED_AAR`` is the age reached during the year, not the exact age on
-    1 January (a documented simplification of the contract). The newborn exception of
-    ``moves_in`` follows the contract (age 0); in Statistics Denmark's BEF, status on 1
-    January, children born during t-1 first appear in t at age 1 and so count as moving
-    in.
+    1 January (a documented simplification of the contract). ``bef`` is a status register
+    counted on 1 January (as the official lists count residents), so a child born during
+    year t-1 first appears in t, aged 1, and nobody is aged 0; the newborn exception of
+    ``moves_in`` therefore covers ages 0 and 1 and checks that the child was in no ``bef``
+    row of t-1, so that registers dated later in the year (with children aged 0) give the
+    same moves.
 
     Examples
     --------

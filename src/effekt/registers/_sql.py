@@ -195,9 +195,11 @@ def indicators(years: Iterable[int], with_previous: Iterable[int]) -> str:
     """The area_year table: grid of areas x years, shares, moves and pop_* counts.
 
     ``with_previous`` holds the years t whose t-1 is in bef; moves are NULL otherwise.
-    moves_in counts persons in the population in t but not in t-1, except those aged 0
-    (born in t: the contract's newborns; a person aged 0 in t cannot be in bef in t-1,
-    since bef holds no one born after AAR); moves_out counts persons in the population in
+    moves_in counts persons in the population in t but not in t-1, except newborns:
+    persons born in t-1 or t (age 1 or 0) who are in no bef row of t-1. BEF counts the
+    population on 1 January, so a child born during t-1 first appears in t, aged 1; a
+    child of that age who was in bef in t-1 (aged 0, in registers dated later in the
+    year) and lived elsewhere did move in. moves_out counts persons in the population in
     t-1 but not in t (moved, emigrated or died).
     """
     y = ints(years)
@@ -225,10 +227,14 @@ def indicators(years: Iterable[int], with_previous: Iterable[int]) -> str:
         grid AS (
             SELECT a.area, a.kom, k.region, years.AAR
             FROM sel_areas a JOIN kom_region k ON k.kom = a.kom CROSS JOIN years),
+        infants_before AS (
+            SELECT DISTINCT PNR, AAR + 1 AS AAR FROM v_bef
+            WHERE age <= 0 AND {has_previous("AAR + 1")}),
         moved_in AS (
             SELECT p.area, p.AAR, count(*) AS n FROM pop p
             ANTI JOIN pop q ON q.PNR = p.PNR AND q.area = p.area AND q.AAR = p.AAR - 1
-            WHERE {has_previous("p.AAR")} AND p.age <> 0
+            LEFT JOIN infants_before i ON i.PNR = p.PNR AND i.AAR = p.AAR
+            WHERE {has_previous("p.AAR")} AND (p.age > 1 OR i.PNR IS NOT NULL)
             GROUP BY p.area, p.AAR),
         moved_out AS (
             SELECT q.area, q.AAR + 1 AS AAR, count(*) AS n FROM pop q

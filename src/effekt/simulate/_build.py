@@ -225,22 +225,23 @@ class Builder:
         (at least 1) and their gaps.
         """
         assert at.persons is not None
-        ps, eng, T, y0 = self.ps, self.engine, self.T, np.int32(self.cfg.y0)
+        ps, eng, T, y0 = self.ps, self.engine, self.T, self.cfg.y0
         persons, skip, cum, last_year = self._kind_exposure[kind]
         j0, j1 = np.searchsorted(persons, [at.persons.start, at.persons.stop])
         pk = persons[j0:j1]
         sk = skip[j0:j1]
-        a = ps.area.take(pk).astype(np.int32)
-        s = ps.in_start.take(pk).astype(np.int32) - y0
-        end = ps.in_end.take(pk).astype(np.int32) - y0
+        # (intp indices: numpy gathers with them directly)
+        a = ps.area.take(pk).astype(np.intp)
+        s = ps.in_start.take(pk).astype(np.intp) - y0
+        end = ps.in_end.take(pk).astype(np.intp) - y0
         n = eng.row_len.take(pk) - sk
         offset = eng.row_start.take(pk) + sk - at.start - (np.cumsum(n) - n)
         li = np.repeat(offset, n) + np.arange(int(n.sum()))
-        t = at.row(self.rows.year).take(li).astype(np.int32) - y0
+        t = at.row(self.rows.year).take(li).astype(np.intp) - y0
         t_eff = np.minimum(t, np.repeat(end, n))
-        row0 = a * np.int32(T + 1)
+        row0 = a * (T + 1)
         e = cum.take(np.repeat(row0 + 1, n) + t_eff) - np.repeat(cum.take(row0 + s), n)
-        last = last_year.take(np.repeat(a * np.int32(T), n) + t_eff)
+        last = last_year.take(np.repeat(a * T, n) + t_eff)
         gap = (last >= np.repeat(s + y0, n)) * (t + y0 - last)
         return pk, n, li, e, gap
 
@@ -364,7 +365,9 @@ class Builder:
         a = ps.area[p].astype(np.int64)
         s = ps.in_start[p].astype(np.int64)
         e = ps.in_end[p].astype(np.int64)
-        moved_in = (s > y0) & (ps.birth[p] != s)
+        # newborns (first counted on the 1 January after their birth, absent before) are no
+        # moves in: the registers' rule (FOED_AAR >= AAR - 1 and not in bef in AAR - 1)
+        moved_in = (s > y0) & (ps.birth[p] < s - 1)
         moved_out = e < y1
         n_a = self.areas.n * T
         return np.vstack(

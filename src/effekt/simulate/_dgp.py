@@ -608,7 +608,9 @@ def make_population(
     t_idx = P["t_idx"]
     area = tens.area[t_idx]
     birth = P["ref_year"] - P["age"]
-    in_start = P["ref_year"]
+    # The registers count the population on 1 January (BEF): a child born in year b is first
+    # counted in b + 1, aged 1 (AAR - FOED_AAR), and no register year has anyone aged 0.
+    in_start = np.maximum(P["ref_year"], birth + 1)
     in_end = np.where(
         P["is_adult"], tens.end[t_idx], np.minimum(tens.end[t_idx], birth + P["leave"] - 1)
     )
@@ -625,6 +627,14 @@ def make_population(
     out_start = np.where(followed, in_end + 1, 0)
     out_end = np.where(followed, np.minimum(np.minimum(alive_end, y1), birth + 25), -1)
     in_end = np.minimum(in_end, y1)
+    # Children born in the household's last year in the area (or in the last simulated year)
+    # are never counted in the area on a 1 January: they are not in the simulated registers.
+    keep = np.flatnonzero(in_start <= in_end)
+    P = {k: v.take(keep) for k, v in P.items()}
+    t_idx, area, birth = t_idx.take(keep), area.take(keep), birth.take(keep)
+    in_start, in_end, alive_end = in_start.take(keep), in_end.take(keep), alive_end.take(keep)
+    out_start, out_end = out_start.take(keep), out_end.take(keep)
+    n = len(keep)
 
     # Reference population outside the study areas, by region (for regional income means and
     # national comparison levels).
@@ -634,19 +644,21 @@ def make_population(
     n_ref = n_ref.astype(np.int64)
     r_reg = np.repeat(np.arange(5), n_ref)
     nr = len(r_reg)
-    # Reference persons are drawn aged 0-64 at the start (older persons enter no indicator);
-    # they are better off than the study areas' residents, as the rest of a region is.
+    # Reference persons are drawn aged 1-65 (AAR - FOED_AAR) on 1 January of the first year
+    # (older persons enter no indicator); they are better off than the study areas'
+    # residents, as the rest of a region is.
     ages = _choice(
         rng,
         np.arange(65),
         np.ones(65),
         nr,
     )
-    r_birth0 = y0 - ages
-    # yearly births keep the age structure
+    r_birth0 = y0 - 1 - ages
+    # yearly births keep the age structure: the cohorts born y0 .. y1 - 1, each first counted
+    # on the 1 January after its birth
     n_new = np.round(n_ref / 65 * (y1 - y0)).astype(np.int64)  # one birth cohort a year
     new_reg = np.repeat(np.arange(5), n_new)
-    new_birth = rng.integers(y0 + 1, y1 + 1, len(new_reg)) if y1 > y0 else np.zeros(0, np.int64)
+    new_birth = rng.integers(y0, y1, len(new_reg))
     r_reg = np.r_[r_reg, new_reg]
     r_birth = np.r_[r_birth0, new_birth]
     nr = len(r_reg)
@@ -657,7 +669,8 @@ def make_population(
     r_immig = (r_herk > 1) & (y0 - r_birth >= 18) & (rng.random(nr) < 0.7)
     r_s = 0.8 + rng.standard_normal(nr)
     r_death = np.clip(rng.normal(82, 8, nr), 45, 104).round()
-    r_alive = np.maximum(r_birth + r_death, np.maximum(y0, r_birth) + rng.geometric(0.12, nr) - 1)
+    r_first = np.maximum(y0, r_birth + 1)  # first year counted
+    r_alive = np.maximum(r_birth + r_death, r_first + rng.geometric(0.12, nr) - 1)
     r_alive = np.minimum(r_alive, r_birth + 110)
     codes = kom["kommune_code"].to_numpy()
     k_reg = np.searchsorted(REGIONS, kom["region_code"].to_numpy())
@@ -690,7 +703,7 @@ def make_population(
         reg=cat(areas.reg_idx[area], r_reg, np.int8),
         in_start=cat(in_start, np.zeros(nr), np.int16),
         in_end=cat(in_end, np.full(nr, -1), np.int16),
-        out_start=cat(out_start, np.maximum(y0, r_birth), np.int16),
+        out_start=cat(out_start, r_first, np.int16),
         out_end=cat(out_end, np.minimum(r_alive, y1), np.int16),
         alive_end=cat(alive_end, r_alive, np.int16),
         ten=cat(t_idx, np.full(nr, -1), np.int32),
@@ -841,7 +854,7 @@ def expand_rows(ps: Persons) -> Rows:
             y += jump.take(who) * second
         year[lo:hi] = y
         area[lo:hi] = np.where(second, np.int16(-1), ps.area.take(who))
-        # ages are 0-110 (alive_end <= birth + 110)
+        # ages are 1-110 (first counted the year after birth; alive_end <= birth + 110)
         age[lo:hi] = y - ps.birth.take(who)
     return Rows(pid, year, area, age, length, start)
 

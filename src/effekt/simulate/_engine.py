@@ -284,14 +284,15 @@ class Engine:
         return a * np.int32(self.cfg.n_years) + (year - np.int16(self.cfg.y0))
 
     def block(self, p0: int, p1: int, within: At | None = None) -> At:
-        """The person-years of persons ``p0:p1`` (with the lanes of ``within``, if any)."""
+        """The person-years of persons ``p0:p1`` (slices of ``within``, if given)."""
         rows = slice(int(self.row_start[p0]), int(self.row_start[p1]))
-        lanes = None
-        if within is not None and within.lanes is not None:
-            lo = rows.start - within.start
-            lanes = within.lanes[:, lo : lo + rows.stop - rows.start]
+        if within is not None:
+            lo, hi = rows.start - within.start, rows.stop - within.start
+            lanes = None if within.lanes is None else within.lanes[:, lo:hi]
+            return At(rows, within.pid[lo:hi], within.ay[lo:hi], lanes, slice(p0, p1))
         ay = self.ay_of(self.rows.area[rows], self.rows.year[rows])
-        return At(rows, self.rows.pid[rows].astype(np.intp), ay, lanes, slice(p0, p1))
+        pid = self.rows.pid[rows].astype(np.intp)
+        return At(rows, pid, ay, None, slice(p0, p1))
 
     def _bounds(self, size: int, p0: int, p1: int) -> list[tuple[int, int]]:
         lo, hi = int(self.row_start[p0]), int(self.row_start[p1])

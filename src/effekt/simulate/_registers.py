@@ -48,7 +48,7 @@ class Emitter:
         first_year = np.where(in_area, ps.in_start[p], ps.out_start[p]).astype(np.int64)
         base_area = np.full(len(p), None, dtype=object)
         base_area[in_area] = b.areas.area_id[ps.area[p[in_area]]]
-        born_in = ps.birth[p] == ps.in_start[p]
+        born_in = ps.in_start[p] - ps.birth[p] <= 1  # first counted on the 1 January after birth
         entered_later = in_area & (ps.in_start[p] > y0) & ~born_in
         left = in_area & (ps.in_end[p] < np.minimum(ps.alive_end[p], y1))
         status = np.where(entered_later, "in_mover", np.where(left, "out_mover", "stayer"))

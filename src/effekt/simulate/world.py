@@ -304,7 +304,8 @@ class World:
         """One row per person ever in the simulated registers (schema ``persons``).
 
         ``baseline_year`` is the first year the person is in the registers (the
-        first simulated year, or the year of birth or arrival) and
+        first simulated year, the year after birth (the registers count the
+        population on 1 January) or the year of arrival) and
         ``baseline_area_id`` the area lived in then (empty outside the study
         areas). ``mover_status``: ``"in_mover"`` if the person entered the
         registers by moving into a study area after the first year,
