@@ -57,9 +57,14 @@ def test_schema_is_well_formed_table_schema(name):
 
 def test_every_schema_file_is_listed_and_is_json():
     files = sorted(p.name for p in _schema_dir().glob("*.schema.json"))
-    assert len(files) == len(ek.list_schemas()) >= 5
+    # the table schemas, plus the JSON Schemas of two files (study, replication expected.json)
+    tables = ek.list_schemas()
+    assert len(tables) >= 5
+    assert sorted(files) == sorted([f"{n}.schema.json" for n in [*tables, "expected", "study"]])
     for f in files:
         json.loads((_schema_dir() / f).read_text(encoding="utf-8"))
+    with pytest.raises(ek.ParameterError, match="one of effekt's schemas"):
+        ek.validate(pd.DataFrame({"a": [1]}), "study")
 
 
 def test_kommune_codes_match_the_98_dst_kommuner():

@@ -12,7 +12,8 @@ Around them: validated schemas (:func:`validate`), public benchmark and Danish
 data (:mod:`effekt.datasets`), a simulated Denmark with known truth
 (:mod:`effekt.simulate`), the official list rules (:mod:`effekt.lists`), the
 register-to-panel pipeline (:mod:`effekt.registers`) and disclosure control
-(:mod:`effekt.disclosure`).
+(:mod:`effekt.disclosure`). :class:`Study` poses one question and answers it with
+all three designs side by side, with a publishable report.
 
 Examples
 --------
@@ -49,6 +50,7 @@ from effekt.schemas import list_schemas, load_schema, validate
 if TYPE_CHECKING:  # pragma: no cover
     from effekt import datasets, disclosure, io, lists, registers, simulate  # noqa: F401
     from effekt.panel import Panel
+    from effekt.study import Study
 
 # Submodules and classes imported on first use, so that `import effekt` stays cheap.
 _LAZY_MODULES = {
@@ -62,12 +64,14 @@ _LAZY_MODULES = {
     "synth",
     "bayes",
     "results",
+    "study",
 }
 _LAZY_ATTRS = {
     "Panel": "effekt.panel",
     "read_table": "effekt.io",
     "MultiplierBootstrap": "effekt.did",
     "WildClusterBootstrap": "effekt.did",
+    "Study": "effekt.study",
 }
 
 __all__ = [
@@ -84,6 +88,7 @@ __all__ = [
     "ParameterError",
     "SamplingWarning",
     "SchemaError",
+    "Study",
     "WildClusterBootstrap",
     "__version__",
     "list_schemas",

@@ -95,6 +95,62 @@ _LABELS: dict[str, tuple[str, str]] = {
         "Parental-education gradient (log-odds)",
         "Gradient i forældres uddannelse (log-odds)",
     ),
+    # effekt.study: designs, triangulation plot, outcomes and intervention kinds
+    "design_did": ("DiD (Callaway & Sant'Anna)", "DiD (Callaway & Sant'Anna)"),
+    "design_synth": ("Synthetic DiD", "Syntetisk DiD"),
+    "design_bayes": ("Bayesian multilevel DiD", "Bayesiansk flerniveau-DiD"),
+    "truth": ("True effect (simulation)", "Sand effekt (simulering)"),
+    "triangulation": ("Estimates by design", "Estimater efter design"),
+    "interval": ("{level:.0%} interval", "{level:.0%} interval"),
+    "outcome_neet_share": (
+        "the share of 15-24-year-olds not in education or work (NEET)",
+        "andelen af 15-24-årige uden for uddannelse og beskæftigelse (NEET)",
+    ),
+    "outcome_outside_work_edu_share": (
+        "the share of 18-64-year-olds outside work and education",
+        "andelen af 18-64-årige uden for arbejde og uddannelse",
+    ),
+    "outcome_youth_charged_per_1000": (
+        "charged 15-25-year-olds per 1,000",
+        "sigtede 15-25-årige pr. 1.000",
+    ),
+    "outcome_convicted_share": (
+        "the share of adults convicted",
+        "andelen af voksne, der er dømt",
+    ),
+    "outcome_youth_edu_20_share": (
+        "the share of 20-year-olds with a youth education (completed or enrolled)",
+        "andelen af 20-årige med en ungdomsuddannelse (fuldført eller i gang)",
+    ),
+    "outcome_youth_edu_25_share": (
+        "the share of 25-year-olds who completed a youth education",
+        "andelen af 25-årige, der har fuldført en ungdomsuddannelse",
+    ),
+    "outcome_children_placed_per_1000": (
+        "children placed out of home per 1,000 0-17-year-olds",
+        "anbragte børn pr. 1.000 0-17-årige",
+    ),
+    "outcome_basic_edu_share": (
+        "the share of 30-59-year-olds with basic education only",
+        "andelen af 30-59-årige med grundskole som højeste uddannelse",
+    ),
+    "outcome_income_rel_region": (
+        "income relative to the region",
+        "indkomst i forhold til regionen",
+    ),
+    "kind_lbf_helhedsplan": ("an LBF helhedsplan", "en boligsocial helhedsplan (LBF)"),
+    "kind_ungdomscafe": ("youth cafés", "ungdomscaféer"),
+    "kind_lommepengeprojekt": ("pocket-money projects", "lommepengeprojekter"),
+    "kind_fritidsjob": ("leisure-job help", "fritidsjobindsatser"),
+    "kind_skolesamarbejde": ("school collaboration", "skolesamarbejde"),
+    "kind_familieindsats": ("family efforts", "familieindsatser"),
+    "kind_fremskudt_beskaeftigelse": (
+        "outreach employment efforts",
+        "fremskudt beskæftigelsesindsats",
+    ),
+    "kind_fysisk_omdannelse": ("physical transformation", "fysisk omdannelse"),
+    "prior_sensitivity": ("Prior sensitivity", "Følsomhed over for priors"),
+    "prior_scale": ("prior scales x {scale:g}", "priorskalaer x {scale:g}"),
 }
 
 

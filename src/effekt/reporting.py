@@ -101,6 +101,24 @@ class HtmlReport:
             "</figure>"
         )
 
+    def add_png(self, png: bytes, *, caption: str = "") -> None:
+        """Embed an already rendered PNG image (bytes) as base64.
+
+        Examples
+        --------
+        >>> from effekt.reporting import HtmlReport
+        >>> report = HtmlReport("Demo")
+        >>> report.add_png(bytes.fromhex("89504e470d0a1a0a"), caption="A figure")
+        >>> "data:image/png;base64," in report.to_html()
+        True
+        """
+        data = base64.b64encode(png).decode("ascii")
+        cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
+        self._parts.append(
+            f"<figure><img alt='{escape(caption)}' src='data:image/png;base64,{data}'>{cap}"
+            "</figure>"
+        )
+
     def to_html(self) -> str:
         """The whole document as a string."""
         body = "\n".join(self._parts)

@@ -34,7 +34,7 @@ import pandas as pd
 
 from effekt.errors import ParameterError, SchemaError, show_value
 
-__all__ = ["list_schemas", "load_schema", "validate"]
+__all__ = ["document_problems", "list_schemas", "load_schema", "validate"]
 
 _MAX_EXAMPLES = 5
 _MAX_VIOLATIONS_SHOWN = 20
@@ -68,13 +68,77 @@ def list_schemas() -> list[str]:
     >>> "area_year" in ek.list_schemas()
     True
     """
-    return sorted(p.name.removesuffix(".schema.json") for p in _schema_dir().glob("*.schema.json"))
+    return sorted(
+        p.name.removesuffix(".schema.json")
+        for p in _schema_dir().glob("*.schema.json")
+        if "fields" in json.loads(p.read_text(encoding="utf-8"))  # a Table Schema, not a file's
+    )
+
+
+def document_problems(document: Any, name: str) -> list[str]:
+    """Every violation of the JSON Schema ``data_schemas/<name>.schema.json`` by ``document``.
+
+    For the schemas of files rather than tables (``study``: a study file;
+    ``expected``: the published numbers of a replication package), checked with
+    ``jsonschema`` (Draft 2020-12). Each problem names its place in the document.
+
+    Parameters
+    ----------
+    document : object
+        The parsed file (from JSON or TOML).
+    name : str
+        ``"study"`` or ``"expected"``.
+
+    Returns
+    -------
+    list of str
+        Empty when the document conforms.
+
+    Examples
+    --------
+    >>> from effekt.schemas import document_problems
+    >>> document_problems({"outcomes": ["neet_share"]}, "study")
+    ["the top level: 'treatment' is a required property"]
+    """
+    import jsonschema
+
+    schema = json.loads(_json_schema_text(name))
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for err in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        where = path.lstrip(".") or "the top level"
+        message = err.message
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            from difflib import get_close_matches
+
+            allowed = list(err.schema.get("properties", {}))
+            unknown = [k for k in err.instance if k not in allowed]
+            hints = [
+                f"{k!r} (did you mean {close[0]!r}?)" if close else repr(k)
+                for k in unknown
+                for close in [get_close_matches(str(k), allowed, n=1)]
+            ]
+            message = f"unknown key(s) {', '.join(hints)}; allowed keys: {', '.join(allowed)}"
+        problems.append(f"{where}: {message}")
+    return problems
+
+
+@cache
+def _json_schema_text(name: str) -> str:
+    path = _schema_dir() / f"{name}.schema.json"
+    if not path.is_file() or "fields" in json.loads(path.read_text(encoding="utf-8")):
+        raise ParameterError(
+            f"The 'name' argument must name one of effekt's file schemas ('study', 'expected'). "
+            f"Got {name!r} instead."
+        )
+    return path.read_text(encoding="utf-8")
 
 
 @cache
 def _load(name: str) -> str:
     path = _schema_dir() / f"{name}.schema.json"
-    if not path.is_file():
+    if not path.is_file() or name not in list_schemas():
         raise ParameterError(
             f"The 'schema' argument must name one of effekt's schemas "
             f"({', '.join(list_schemas())}). Got {name!r} instead."

@@ -151,6 +151,10 @@ _DEFAULTS: dict[tuple[str, str], Effect] = {
     # No quantitative evaluation of youth cafés was found (domain brief, fact 10): small and
     # illustrative.
     ("ungdomscafe", "youth_charged_per_1000"): Effect(-2.0, buildup=2),
+    # Pocket-money jobs and youth cafés as a first step towards work or education (the flagship
+    # question of the demo): no published effect on NEET shares; small and illustrative.
+    ("lommepengeprojekt", "neet_share"): Effect(-0.01, buildup=2),
+    ("ungdomscafe", "neet_share"): Effect(-0.005, buildup=2),
     # School collaboration and holistic family efforts (KORA 2017): no sizes published;
     # illustrative.
     ("skolesamarbejde", "youth_edu_20_share"): Effect(0.02, buildup=4, background=0.5),

@@ -1,0 +1,31 @@
+"""Declarative studies: one question, answered by several designs side by side.
+
+A :class:`Study` names the outcome(s), the treatment (intervention kinds, an optional
+base kind they come on top of, funder, round), the comparison group, the population
+and the period, once. :meth:`Study.run` answers it with difference-in-differences
+(Callaway & Sant'Anna), synthetic difference-in-differences and a Bayesian multilevel
+DiD, with credibility diagnostics for each, and returns a :class:`StudyResult` that
+writes a report in Danish or English that passes disclosure control.
+
+Studies can be written as small TOML files (schema ``data_schemas/study.schema.json``)
+and read with :func:`load_study`; ``examples/flagship_study.toml`` asks whether
+municipal youth efforts on top of an LBF helhedsplan reduce the NEET share.
+
+Examples
+--------
+>>> from effekt.study import Study, Treatment
+>>> study = Study.from_dict({
+...     "outcomes": ["neet_share"],
+...     "treatment": {"kinds": ["ungdomscafe", "lommepengeprojekt"],
+...                   "base": "lbf_helhedsplan"},
+... })
+>>> study.treatment.base
+'lbf_helhedsplan'
+"""
+
+from __future__ import annotations
+
+from effekt.study._result import StudyResult
+from effekt.study._spec import Comparison, Study, Treatment, load_study, study_schema
+
+__all__ = ["Comparison", "Study", "StudyResult", "Treatment", "load_study", "study_schema"]

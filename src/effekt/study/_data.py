@@ -1,0 +1,312 @@
+"""From a study and data (a simulated World or canonical tables) to the analysis sample."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from effekt.errors import DataError, IdentificationError, ParameterError
+from effekt.schemas import load_schema, validate
+from effekt.study._spec import Study
+
+_OWNER = "Study.run"
+_TABLES = ("area_year", "interventions", "areas")
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The canonical tables a study runs on, and the simulated world if there is one."""
+
+    area_year: pd.DataFrame
+    interventions: pd.DataFrame
+    areas: pd.DataFrame | None
+    world: Any = None
+
+
+@dataclass
+class Sample:
+    """The analysis sample of one study: one row per area and year, with the timing."""
+
+    frame: pd.DataFrame  # area_id, year, kommune_code[, region_code], first_treated, outcomes
+    treated: list[str]
+    comparison: list[str]  # never treated in the period (after the donor rule)
+    cohorts: pd.Series  # first treated year per treated area
+    counts: dict[str, str]  # outcome -> column with the persons each value rests on
+    notes: list[str] = field(default_factory=list)
+    dropped: pd.DataFrame = field(default_factory=pd.DataFrame)  # area_id, reason
+    years: tuple[int, int] = (0, 0)
+
+
+def as_tables(data: Any) -> Tables:
+    """Accept a World or a mapping of canonical tables; validate the tables."""
+    from effekt.simulate import World
+
+    if isinstance(data, World):
+        return Tables(data.area_year, data.interventions, data.areas, data)
+    if not isinstance(data, Mapping):
+        raise ParameterError(
+            f"The 'data' argument of {_OWNER} must be an effekt.simulate.World or a mapping "
+            "{'area_year': DataFrame, 'interventions': DataFrame[, 'areas': DataFrame]}. "
+            f"Got {type(data).__name__}."
+        )
+    unknown = [k for k in data if k not in _TABLES]
+    if unknown:
+        raise ParameterError(
+            f"The 'data' mapping of {_OWNER} has unknown table(s) {unknown}; allowed: "
+            f"{list(_TABLES)}."
+        )
+    for need in ("area_year", "interventions"):
+        if need not in data:
+            raise ParameterError(
+                f"The 'data' mapping of {_OWNER} lacks the {need!r} table; a study needs "
+                "'area_year' and 'interventions' (and 'areas' for region-based donor rules)."
+            )
+    for name, table in data.items():
+        if not isinstance(table, pd.DataFrame):
+            raise ParameterError(
+                f"data[{name!r}] must be a pandas DataFrame. Got {type(table).__name__}."
+            )
+        validate(table, name)
+    return Tables(data["area_year"], data["interventions"], data.get("areas"))
+
+
+def _first_starts(iv: pd.DataFrame, areas: pd.DataFrame) -> pd.Series:
+    """First start year per area of the given spells; kommune-wide spells reach every area."""
+    own = iv[iv["area_id"].notna()][["area_id", "start_year"]]
+    wide = iv[iv["area_id"].isna()][["kommune_code", "start_year"]].merge(
+        areas[["area_id", "kommune_code"]], on="kommune_code"
+    )[["area_id", "start_year"]]
+    both = pd.concat([own, wide], ignore_index=True)
+    first = both.groupby("area_id")["start_year"].min()
+    return first.reindex(areas["area_id"]).astype("Float64")
+
+
+def _kind_check(kind: str, present: list[str], key: str) -> None:
+    if kind not in present:
+        raise DataError(
+            f"The study's {key} names the intervention kind {kind!r}, which does not occur in "
+            f"the interventions table. Kinds present: {', '.join(present)}. Fix {key} in the "
+            "study (spelling?), or pass data that contain that kind."
+        )
+
+
+def build_sample(study: Study, tables: Tables) -> Sample:
+    """Apply the study's period, treatment, base and comparison rules to the tables."""
+    ay = tables.area_year
+    years = ay["year"].to_numpy()
+    y_min, y_max = int(years.min()), int(years.max())
+    first, last = study.period if study.period is not None else (y_min, y_max)
+    if first < y_min or last > y_max:
+        raise DataError(
+            f"The study's period {[first, last]} lies outside the data, which cover "
+            f"{y_min}-{y_max}. Set period within those years (or leave it out to use them all)."
+        )
+    if last - first < 2:
+        raise ParameterError(
+            f"The study's period {[first, last]} is too short: a before/after comparison needs "
+            "at least three years."
+        )
+    for out in study.outcomes:
+        if out not in ay.columns:
+            from difflib import get_close_matches
+
+            names = [str(c) for c in ay.columns]
+            close = get_close_matches(out, names, n=1) or [c for c in names if out in c][:1]
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise DataError(
+                f"The study's outcome {out!r} is not a column of the area_year table.{hint} "
+                f"Columns: {', '.join(map(str, ay.columns))}."
+            )
+    notes: list[str] = []
+    ay = ay[(ay["year"] >= first) & (ay["year"] <= last)]
+    fields = {f["name"]: f for f in load_schema("area_year")["fields"]}
+    counts = {}
+    for out in study.outcomes:
+        f = fields.get(out, {})
+        counts[out] = f.get("denominator", out if f.get("unit") == "persons" else "residents")
+
+    iv = tables.interventions
+    present = sorted(iv["kind"].dropna().astype(str).unique().tolist())
+    tr = study.treatment
+    for k in tr.kinds:
+        _kind_check(k, present, "treatment.kinds")
+    if tr.base is not None:
+        _kind_check(tr.base, present, "treatment.base")
+    spells = iv[iv["kind"].isin(tr.kinds)]
+    for name, col in (("funder", "funder"), ("round", "funding_round")):
+        value = getattr(tr, name)
+        if value is not None:
+            kept = spells[spells[col] == value]
+            if kept.empty:
+                shown = sorted(spells[col].dropna().astype(str).unique().tolist())
+                raise DataError(
+                    f"No intervention of kinds {list(tr.kinds)} has {col} == {value!r} "
+                    f"(treatment.{name}). Values present for these kinds: {shown}."
+                )
+            spells = kept
+
+    area_tab = ay.groupby("area_id", sort=True)["kommune_code"].first().reset_index()
+    if tables.areas is not None:
+        area_tab = area_tab.merge(
+            tables.areas[["area_id", "region_code"]], on="area_id", how="left"
+        )
+    x_start = _first_starts(spells, area_tab)
+    dropped: list[tuple[str, str]] = []
+    keep = pd.Series(True, index=area_tab["area_id"].to_numpy())
+    if tr.base is not None:
+        base_start = _first_starts(iv[iv["kind"] == tr.base], area_tab)
+        has_base = (base_start <= last).fillna(False).to_numpy(dtype=bool)
+        keep &= has_base
+        before_base = (x_start < base_start).fillna(False).to_numpy(dtype=bool) & has_base
+        before_base &= (x_start <= last).fillna(False).to_numpy(dtype=bool)
+        for a in area_tab["area_id"].to_numpy()[before_base]:
+            dropped.append((a, f"{'/'.join(tr.kinds)} started before {tr.base}"))
+        keep &= ~before_base
+        notes.append(
+            f"Sample: the {int(has_base.sum())} areas with {tr.base} by {last}; treated areas "
+            f"get {' or '.join(tr.kinds)} no earlier than {tr.base} starts, comparison areas "
+            f"have {tr.base} but not {' or '.join(tr.kinds)} in {first}-{last}."
+        )
+    cohort = x_start.where(x_start <= last).fillna(0).astype(int).to_numpy()
+    no_pre = (cohort > 0) & (cohort <= first) & keep.to_numpy()
+    for a in area_tab["area_id"].to_numpy()[no_pre]:
+        dropped.append((a, f"treated from {first}, the first year of the period (no pre-period)"))
+    keep &= ~no_pre
+    cohorts = pd.Series(cohort, index=area_tab["area_id"].to_numpy())
+    never = keep & (cohorts == 0)
+    treated_mask = keep & (cohorts > 0)
+    never_ids = _apply_donor_rule(study, ay, area_tab, cohorts, treated_mask, never, notes)
+    keep &= treated_mask | cohorts.index.isin(never_ids)
+
+    treated = cohorts.index[treated_mask].tolist()
+    if not treated:
+        raise IdentificationError(
+            f"No area in the sample gets {' or '.join(tr.kinds)} in {first + 1}-{last}"
+            + (f" on top of {tr.base}" if tr.base else "")
+            + ", so there is no treated area. Widen the period, change treatment.kinds, or "
+            "check the interventions table."
+        )
+    if not never_ids and (study.comparison.group == "never_treated" or len(set(cohort)) < 3):
+        raise IdentificationError(
+            f"The comparison group is empty: every area in the sample "
+            f"({len(treated)} area(s)) gets {' or '.join(tr.kinds)} in {first}-{last}"
+            + (f" and the donor rule {study.comparison.donors!r} left none" if never.any() else "")
+            + ". Use comparison.group = 'not_yet_treated' (needs several start years), a "
+            "wider donor rule, or a shorter period."
+        )
+    if dropped:
+        notes.append(
+            f"{len(dropped)} area(s) left out: "
+            + "; ".join(f"{a} ({why})" for a, why in dropped[:5])
+            + (" ..." if len(dropped) > 5 else "")
+            + "."
+        )
+    sel = ay[ay["area_id"].isin(cohorts.index[keep])]
+    cols = ["area_id", "year", "kommune_code"]
+    frame = sel[cols].copy()
+    frame["area_id"] = frame["area_id"].astype(str)
+    if "region_code" in area_tab:
+        frame["region_code"] = frame["area_id"].map(area_tab.set_index("area_id")["region_code"])
+    frame["first_treated"] = frame["area_id"].map(cohorts).astype(np.int64)
+    for c in dict.fromkeys([*study.outcomes, *counts.values()]):
+        frame[c] = sel[c].to_numpy()
+    return Sample(
+        frame=frame.reset_index(drop=True),
+        treated=[str(a) for a in treated],
+        comparison=[str(a) for a in never_ids],
+        cohorts=cohorts[treated_mask].astype(int),
+        counts=counts,
+        notes=notes,
+        dropped=pd.DataFrame(dropped, columns=["area_id", "reason"]),
+        years=(int(first), int(last)),
+    )
+
+
+def _apply_donor_rule(
+    study: Study,
+    ay: pd.DataFrame,
+    area_tab: pd.DataFrame,
+    cohorts: pd.Series,
+    treated: pd.Series,
+    never: pd.Series,
+    notes: list[str],
+) -> list[str]:
+    rule = study.comparison.donors
+    pool = cohorts.index[never].tolist()
+    if rule == "all" or not pool:
+        return pool
+    info = area_tab.set_index("area_id")
+    if rule in ("same_region", "same_kommune"):
+        col = "region_code" if rule == "same_region" else "kommune_code"
+        if col not in info:
+            raise DataError(
+                f"The donor rule {rule!r} needs each area's {col}, which comes from the 'areas' "
+                "table; pass data={'area_year': ..., 'interventions': ..., 'areas': ...}."
+            )
+        groups = set(info.loc[cohorts.index[treated], col])
+        chosen = [a for a in pool if info.at[a, col] in groups]
+        notes.append(
+            f"Comparison areas restricted to the {len(chosen)} never-treated area(s) in a "
+            f"{'region' if col == 'region_code' else 'kommune'} with a treated area."
+        )
+        return chosen
+    # most_similar: standardised pre-treatment means of the study's outcomes
+    wide = ay.groupby(["area_id", "year"])[list(study.outcomes)].mean()
+    units = cohorts.index[treated].tolist()
+    start = cohorts[units]
+    chosen_set: set[str] = set()
+    n = study.comparison.n_donors
+    year_idx = wide.index.get_level_values("year")
+    for g in sorted(set(start.tolist())):  # one pass per start year, not per area
+        before = wide[year_idx < g].groupby(level="area_id").mean()
+        sd = before.std(ddof=1).replace(0, 1.0).fillna(1.0)
+        z = (before - before.mean()) / sd
+        zp = z.reindex(pool).dropna()
+        for unit in start.index[start == g]:
+            if unit not in z.index or z.loc[unit].isna().any():
+                continue
+            d = ((zp - z.loc[unit]) ** 2).sum(axis=1).sort_values(kind="stable")
+            chosen_set.update(d.index[:n].tolist())
+    chosen = [a for a in pool if a in chosen_set]
+    notes.append(
+        f"Comparison areas restricted to the {len(chosen)} never-treated area(s) among the "
+        f"{n} most similar to each treated area (mean of {', '.join(study.outcomes)} before "
+        "its start, standardised)."
+    )
+    return chosen
+
+
+def truth_table(world: Any, sample: Sample, study: Study, outcome: str) -> pd.DataFrame | None:
+    """The true effect of the study's treatment, by event time and overall (None if unknown).
+
+    The simulator's counterfactual removes one kind at a time; with several treatment
+    kinds their area-year effects are added (effects are additive in the simulator's
+    linear probability model, up to truncation of probabilities at 0 and 1).
+    """
+    truth = world.truth
+    parts = []
+    for kind in study.treatment.kinds:
+        try:
+            u = truth.att(kind=kind, outcome=outcome, population=study.population, by="unit_time")
+        except ParameterError:
+            return None  # an outcome the simulator keeps no truth for
+        parts.append(u[["unit", "time", "estimate"]])
+    units = pd.concat(parts, ignore_index=True)
+    units = units[units["unit"].isin(sample.treated)]
+    effect = units.groupby(["unit", "time"])["estimate"].sum(min_count=1).dropna().reset_index()
+    effect["event_time"] = effect["time"] - effect["unit"].map(sample.cohorts).astype(int)
+    first, last = sample.years
+    effect = effect[(effect["time"] >= first) & (effect["time"] <= last)]
+    by_e = effect.groupby("event_time")["estimate"].mean()
+    post = effect[effect["event_time"] >= 0]
+    rows = pd.DataFrame(
+        {
+            "event_time": pd.array([pd.NA, *by_e.index.tolist()], dtype="Int64"),
+            "truth": [float(post["estimate"].mean()), *by_e.to_numpy(float)],
+        }
+    )
+    return rows

@@ -1,0 +1,185 @@
+"""Run a study: build the sample once, fit each design per outcome, collect the answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from effekt.errors import OptionalDependencyError, ParameterError, check_choice, invalid_parameter
+from effekt.options import resolve_level
+from effekt.study._data import Sample, as_tables, build_sample, truth_table
+from effekt.study._designs import DESIGNS, DesignFit, Settings, fit_bayes, fit_did, fit_synth
+from effekt.study._result import StudyResult
+from effekt.study._spec import Study
+
+_OWNER = "Study.run"
+
+
+def _int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise invalid_parameter(name, _OWNER, f"an integer >= {low}", value)
+    return int(value)
+
+
+def _designs(designs: Any) -> tuple[str, ...]:
+    if isinstance(designs, str):
+        designs = (designs,)
+    if not isinstance(designs, Sequence) or not designs:
+        raise invalid_parameter(
+            "designs",
+            _OWNER,
+            "a non-empty sequence of design names",
+            designs,
+            f"Designs: {', '.join(DESIGNS)}.",
+        )
+    for d in designs:
+        check_choice("designs", _OWNER, d, DESIGNS)
+    return tuple(dict.fromkeys(designs))
+
+
+def basis_table(sample: Sample, outcome: str) -> pd.DataFrame:
+    """Treated areas and persons behind each event time's estimate (and the overall one).
+
+    Persons at event time ``e``: the outcome's denominator summed over the treated
+    areas observed at ``e`` (distinct persons within one year). Overall: the
+    largest of these, a lower bound on the distinct persons behind the average.
+    """
+    f = sample.frame
+    t = f[f["first_treated"] > 0]
+    t = t.assign(event_time=t["year"] - t["first_treated"])
+    by_e = t.groupby("event_time").agg(
+        n_units=("area_id", "nunique"), n_persons=(sample.counts[outcome], "sum")
+    )
+    post = by_e[by_e.index >= 0]
+    overall = pd.DataFrame(
+        {
+            "event_time": pd.array([pd.NA], dtype="Int64"),
+            "n_units": [len(sample.treated)],
+            "n_persons": [int(post["n_persons"].max()) if len(post) else 0],
+        }
+    )
+    rest = by_e.reset_index()
+    rest["event_time"] = rest["event_time"].astype("Int64")
+    out = pd.concat([overall, rest], ignore_index=True)
+    out["n_units"] = out["n_units"].astype(np.int64)
+    out["n_persons"] = out["n_persons"].astype(np.int64)
+    return out
+
+
+def run_study(
+    study: Study,
+    data: Any,
+    designs: Any,
+    *,
+    seed: int,
+    n_jobs: int,
+    event_window: Any,
+    ci_level: float | None,
+    synth_reps: int,
+    bayes_draws: int,
+    bayes_tune: int,
+    bayes_chains: int,
+    bayes_sampler: str,
+) -> StudyResult:
+    """Implementation of :meth:`Study.run` (see there)."""
+    start = time.perf_counter()
+    chosen = _designs(designs)
+    settings = Settings(
+        seed=_int("seed", seed, 0),
+        n_jobs=_int("n_jobs", n_jobs, 1),
+        event_window=_window(event_window),
+        level=resolve_level(ci_level),
+        synth_reps=_int("synth_reps", synth_reps, 2),
+        bayes_draws=_int("bayes_draws", bayes_draws, 1),
+        bayes_tune=_int("bayes_tune", bayes_tune, 0),
+        bayes_chains=_int("bayes_chains", bayes_chains, 1),
+        bayes_sampler=str(bayes_sampler),
+        group=study.comparison.group,
+    )
+    check_choice("bayes_sampler", _OWNER, bayes_sampler, ("nutpie", "pymc"))
+    tables = as_tables(data)
+    if study.population == "stayers":
+        raise ParameterError(
+            "population = 'stayers' needs indicators of the baseline stayers of each "
+            "treatment cohort (effekt.registers.area_indicators(registers, population="
+            "'stayers', baseline_year=g - 1), one panel per start year g), which Study.run "
+            "does not build yet. Run the study with population = 'area', or build the stayer "
+            "panels with effekt.registers and fit the designs on them directly."
+        )
+    notes: list[str] = []
+    if "bayes" in chosen:
+        try:
+            import effekt.bayes  # noqa: F401
+        except ImportError as err:  # OptionalDependencyError is an ImportError
+            if chosen == ("bayes",):
+                raise OptionalDependencyError(
+                    "The Bayesian design needs PyMC, installed with the 'bayes' extra: "
+                    "pip install 'effekt[bayes]'. Ask for other designs (did, synth) meanwhile."
+                ) from err
+            chosen = tuple(d for d in chosen if d != "bayes")
+            notes.append(
+                "The Bayesian design was skipped: PyMC is not installed "
+                "(pip install 'effekt[bayes]')."
+            )
+    sample = build_sample(study, tables)
+    notes.extend(sample.notes)
+    label = "+".join(study.treatment.kinds)
+    fits: list[DesignFit] = []
+    truths: dict[str, pd.DataFrame] = {}
+    bases: dict[str, pd.DataFrame] = {}
+    truth_note = None
+    for outcome in study.outcomes:
+        bases[outcome] = basis_table(sample, outcome)
+        if tables.world is not None:
+            if study.treatment.funder is not None or study.treatment.round is not None:
+                truth_note = (
+                    "The true effect is not shown: the simulator's counterfactual removes every "
+                    "intervention of a kind, not only one funder's or round's."
+                )
+            else:
+                tt = truth_table(tables.world, sample, study, outcome)
+                if tt is not None:
+                    truths[outcome] = tt
+        for design in chosen:
+            if design == "did":
+                fits.append(fit_did(sample, outcome, settings))
+            elif design == "synth":
+                fits.append(fit_synth(sample, outcome, settings))
+            else:
+                fits.append(fit_bayes(sample, outcome, settings, label))
+    if truth_note:
+        notes.append(truth_note)
+    return StudyResult(
+        study=study,
+        fits=fits,
+        truths=truths,
+        bases=bases,
+        sample=sample,
+        settings=settings,
+        notes=notes,
+        seconds=time.perf_counter() - start,
+        simulated=tables.world is not None,
+    )
+
+
+def _window(value: Any) -> tuple[int, int]:
+    ok = (
+        isinstance(value, Sequence)
+        and len(value) == 2
+        and all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in value)
+        and value[0] <= -2
+        and value[1] >= 0
+    )
+    if not ok:
+        raise invalid_parameter(
+            "event_window",
+            _OWNER,
+            "a pair (first, last) of integers with first <= -2 <= 0 <= last",
+            value,
+            "For example (-5, 5): five leads and effects up to five years after.",
+        )
+    return int(value[0]), int(value[1])

@@ -1,0 +1,289 @@
+"""Plain-language text of a study result, in English and Danish (CFBU publishes in Danish)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from effekt._plotting import _LABELS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from effekt.study._result import StudyResult
+
+DESIGN_NAMES = {
+    "en": {
+        "did": "difference-in-differences (Callaway & Sant'Anna)",
+        "synth": "synthetic difference-in-differences",
+        "bayes": "the Bayesian multilevel model",
+    },
+    "da": {
+        "did": "forskel-i-forskelle (Callaway & Sant'Anna)",
+        "synth": "syntetisk forskel-i-forskelle",
+        "bayes": "den bayesianske flerniveaumodel",
+    },
+}
+
+ASSUMPTIONS = {
+    "en": {
+        "did": (
+            "DiD assumes that, without the treatment, the treated areas' outcome would have "
+            "moved in parallel with the comparison areas' (parallel trends) and that areas did "
+            "not react before the start (no anticipation)."
+        ),
+        "synth": (
+            "Synthetic DiD assumes that a weighted combination of never-treated areas, chosen "
+            "to track the treated areas before the start (up to a constant level difference), "
+            "would have kept tracking them afterwards."
+        ),
+        "bayes": (
+            "The Bayesian model rests on the same parallel-trends assumption as DiD, within a "
+            "multilevel model of areas in kommuner; its priors and partial pooling matter most "
+            "where there are few treated areas."
+        ),
+    },
+    "da": {
+        "did": (
+            "DiD forudsætter, at udfaldet i de behandlede områder uden indsatsen ville have "
+            "udviklet sig parallelt med udfaldet i sammenligningsområderne (parallelle trends), "
+            "og at områderne ikke reagerede, før indsatsen startede (ingen foregribelse)."
+        ),
+        "synth": (
+            "Syntetisk DiD forudsætter, at en vægtet kombination af aldrig behandlede områder, "
+            "valgt så den følger de behandlede områder før starten (bortset fra en konstant "
+            "niveauforskel), også ville have fulgt dem bagefter."
+        ),
+        "bayes": (
+            "Den bayesianske model hviler på den samme antagelse om parallelle trends som DiD, "
+            "i en flerniveaumodel af områder i kommuner; dens priorfordelinger og delvise "
+            "pooling betyder mest, når der er få behandlede områder."
+        ),
+    },
+}
+
+
+def term(key: str, language: str, default: str) -> str:
+    """A label in ``language`` from effekt._plotting, or ``default`` if there is none."""
+    pair = _LABELS.get(key)
+    if pair is None:
+        return default
+    return pair[1] if language == "da" else pair[0]
+
+
+def _num(x: float, language: str) -> str:
+    text = f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
+    return text.replace(".", ",").replace("-", "−") if language == "da" else text
+
+
+def _join(items: list[str], language: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    word = " og " if language == "da" else " and "
+    return ", ".join(items[:-1]) + word + items[-1]
+
+
+def _alternatives(items: list[str], language: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    word = " eller " if language == "da" else " or "
+    return ", ".join(items[:-1]) + word + items[-1]
+
+
+def narrative(result: StudyResult, language: str) -> str:
+    """The plain-language summary (paragraphs separated by blank lines)."""
+    da = language == "da"
+    s = result.study
+    tr = s.treatment
+    kinds = _alternatives([term(f"kind_{k}", language, k) for k in tr.kinds], language)
+    base = term(f"kind_{tr.base}", language, tr.base) if tr.base else None
+    level = result.level
+    paras: list[str] = []
+    n_t, n_c = result.n_treated, result.n_comparison
+    y0, y1 = result.years
+    group = s.comparison.group
+    if da:
+        what = f"{kinds} oven på {base}" if base else kinds
+        pop = (
+            "hele områdets befolkning hvert år, så effekten omfatter ændringer i, hvem der bor "
+            "i områderne (til- og fraflytning)"
+            if s.population == "area"
+            else "blivere: de beboere, der boede i området året før indsatsen og er blevet "
+            "boende, så til- og fraflytning påvirker ikke effekten"
+        )
+        paras.append(
+            f"Spørgsmålet er, hvordan udfaldet ændrer sig, når områderne får {what}. "
+            f"Estimandet er den gennemsnitlige effekt for de behandlede områder (ATT) for {pop}. "
+            f"Analysen dækker {y0}-{y1} med "
+            f"{n_t} behandlede områder og {n_c} aldrig behandlede sammenligningsområder"
+            + (
+                " (DiD bruger også endnu ikke behandlede områder)."
+                if group == "not_yet_treated"
+                else "."
+            )
+        )
+        if base:
+            paras.append(
+                f"Alle områder i analysen har {base}, så sammenligningen fjerner effekten af "
+                f"{base} kun, hvis den udvikler sig ens i behandlede og sammenligningsområder. "
+                f"Områderne fik {base} i forskellige år, så det er en antagelse, ikke en "
+                "selvfølge."
+            )
+    else:
+        what = f"{kinds} on top of {base}" if base else kinds
+        pop = (
+            "the area population: everyone living in the areas each year, so the effect "
+            "includes changes in who lives there (in- and out-movers)"
+            if s.population == "area"
+            else "baseline stayers: residents in the year before treatment who stayed, so "
+            "moves in and out do not enter the effect"
+        )
+        paras.append(
+            f"The question is how the outcome changes when areas get {what}. "
+            f"The estimand is the average effect on the treated areas (ATT) for {pop}. "
+            f"The analysis covers {y0}-{y1} with "
+            f"{n_t} treated areas and {n_c} never-treated comparison areas"
+            + (" (DiD also uses not-yet-treated areas)." if group == "not_yet_treated" else ".")
+        )
+        if base:
+            paras.append(
+                f"Every area in the analysis has {base}, so the comparison nets out the effect "
+                f"of {base} only if that effect evolves alike in treated and comparison areas. "
+                f"The areas got {base} in different years, so this is an assumption, not a "
+                "given."
+            )
+    overall = result.overall()
+    diag = result.diagnostics
+    for outcome in s.outcomes:
+        o_name = term(f"outcome_{outcome}", language, outcome)
+        rows = overall[overall["outcome"] == outcome]
+        lines = []
+        for _, r in rows.iterrows():
+            d = r["design"]
+            ci = f"[{_num(r['ci_lower'], language)}; {_num(r['ci_upper'], language)}]"
+            if np.isnan(r["ci_lower"]):
+                ci = "(uden interval)" if da else "(no interval)"
+            lines.append(f"{DESIGN_NAMES[language][d]} {_num(r['estimate'], language)} {ci}")
+        if not lines:
+            continue
+        if da:
+            text = (
+                f"Effekten på {o_name} er estimeret til: "
+                + "; ".join(lines)
+                + f" ({level:.0%}-intervaller)."
+            )
+        else:
+            text = (
+                f"The estimated effect on {o_name} is: "
+                + "; ".join(lines)
+                + f" ({level:.0%} intervals)."
+            )
+        text += " " + _agreement(rows, language)
+        truth = rows["truth"].dropna() if "truth" in rows else pd.Series(dtype=float)
+        if len(truth):
+            t = float(truth.iloc[0])
+            cover = [
+                DESIGN_NAMES[language][r["design"]]
+                for _, r in rows.iterrows()
+                if r["ci_lower"] <= t <= r["ci_upper"]
+            ]
+            if da:
+                text += f" I den simulerede verden er den sande effekt {_num(t, language)}; " + (
+                    f"den ligger i intervallet for {_join(cover, language)}."
+                    if cover
+                    else "ingen af intervallerne indeholder den."
+                )
+            else:
+                text += f" In the simulated world the true effect is {_num(t, language)}; " + (
+                    f"the intervals of {_join(cover, language)} contain it."
+                    if cover
+                    else "none of the intervals contains it."
+                )
+        cautions = diag[(diag["outcome"] == outcome) & (diag["flag"] == "caution")]
+        if len(cautions):
+            listed = "; ".join(
+                f"{DESIGN_NAMES[language][r['design']]}: {_diag_text(r, language)}"
+                for _, r in cautions.iterrows()
+            )
+            text += (" Vær varsom: " if da else " Caution: ") + listed + "."
+        paras.append(text)
+    used = list(dict.fromkeys(overall["design"]))
+    paras.append(" ".join(ASSUMPTIONS[language][d] for d in used))
+    if len(used) > 1:
+        paras.append(
+            "Designene hviler på forskellige antagelser. Hvis de er enige, er konklusionen "
+            "ikke et produkt af én bestemt antagelse; hvis de er uenige, kan deres antagelser "
+            "ikke alle holde, og diagnostikken viser, hvilken der er mest tvivlsom."
+            if da
+            else "The designs rest on different assumptions. If they agree, the conclusion does "
+            "not hinge on one particular assumption; if they disagree, their assumptions cannot "
+            "all hold, and the diagnostics show which one is most in doubt."
+        )
+    return "\n\n".join(paras)
+
+
+def _agreement(rows: pd.DataFrame, language: str) -> str:
+    da = language == "da"
+    with_ci = rows[rows["ci_lower"].notna()]
+    if len(rows) < 2:
+        return ""
+    signs = set(np.sign(rows["estimate"].to_numpy()))
+    overlap = len(with_ci) < 2 or float(with_ci["ci_lower"].max()) <= float(
+        with_ci["ci_upper"].min()
+    )
+    zero = bool(((with_ci["ci_lower"] <= 0) & (with_ci["ci_upper"] >= 0)).all())
+    if overlap and len(signs) == 1:
+        text = (
+            "Designene er enige: estimaterne har samme fortegn, og intervallerne overlapper."
+            if da
+            else "The designs agree: the estimates have the same sign and the intervals overlap."
+        )
+    elif overlap:
+        text = (
+            "Estimaterne har forskelligt fortegn, men intervallerne overlapper, så designene "
+            "modsiger ikke hinanden."
+            if da
+            else "The estimates differ in sign, but the intervals overlap, so the designs do "
+            "not contradict each other."
+        )
+    else:
+        text = (
+            "Designene er uenige: intervallerne overlapper ikke. Det betyder, at mindst én af "
+            "antagelserne nedenfor ikke holder, og at resultatet afhænger af, hvilken man tror på."
+            if da
+            else "The designs disagree: the intervals do not overlap. At least one of the "
+            "assumptions below fails, and the answer depends on which one is believed."
+        )
+    if zero and len(with_ci):
+        text += (
+            " Ingen af intervallerne udelukker en effekt på nul."
+            if da
+            else " None of the intervals rules out a zero effect."
+        )
+    return text
+
+
+def _diag_text(row: pd.Series, language: str) -> str:
+    da = language == "da"
+    v = _num(float(row["value"]), language)
+    names = {
+        "pretrend_p": ("pre-trend test p = {v}", "test for trends før start p = {v}"),
+        "honest_breakdown_mbar": (
+            "breakdown M̄ = {v} (robust to smaller trend breaks than seen before the start)",
+            "nedbrudsværdi M̄ = {v} (tåler kun mindre trendbrud end dem før starten)",
+        ),
+        "pre_rmspe": (
+            "pre-treatment fit RMSPE = {v} exceeds the donors' noise",
+            "tilpasning før start (RMSPE = {v}) er dårligere end donorernes støj",
+        ),
+        "placebo_p": (
+            "too few placebo draws for a 5% test (p = {v})",
+            "for få placebotrækninger til en test på 5 % (p = {v})",
+        ),
+        "rhat_max": ("R-hat = {v}", "R-hat = {v}"),
+        "ess_min": ("effective sample size {v}", "effektiv stikprøvestørrelse {v}"),
+        "divergences": ("{v} divergent transitions", "{v} divergente overgange"),
+        "designs_agree": ("the designs disagree", "designene er uenige"),
+    }
+    en, dk = names.get(str(row["diagnostic"]), ("{v}", "{v}"))
+    return (dk if da else en).format(v=v)
