@@ -16,7 +16,7 @@ import effekt as ek
 from effekt.study import Comparison, Study, StudyResult, Treatment, load_study, study_schema
 
 ROOT = Path(__file__).resolve().parents[1]
-FLAGSHIP = ROOT / "examples" / "flagship_study.toml"
+FLAGSHIP = ROOT / "src" / "effekt" / "study" / "flagship.toml"
 OUTCOME = "youth_charged_per_1000"
 KIND = "lbf_helhedsplan"
 
@@ -212,12 +212,6 @@ def test_unknown_design_and_bad_settings(world, plan_study):
         plan_study.run(world, designs=("synth",), synth_reps=1)
     with pytest.raises(ek.ParameterError, match="must be an effekt.simulate.World or a mapping"):
         plan_study.run([1, 2], designs=("did",))
-
-
-def test_stayers_is_refused_with_directions(world):
-    study = Study(outcomes=(OUTCOME,), treatment=Treatment(kinds=(KIND,)), population="stayers")
-    with pytest.raises(ek.ParameterError, match="population = 'stayers'.*area_indicators"):
-        _run(study, world)
 
 
 def _tiny_tables(treated_all: bool) -> dict[str, pd.DataFrame]:

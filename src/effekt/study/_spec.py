@@ -415,7 +415,7 @@ def load_study(path: str | Path) -> Study:
     ----------
     path : str or Path
         A TOML file in the shape of ``data_schemas/study.schema.json``, e.g.
-        ``examples/flagship_study.toml``.
+        ``effekt/study/flagship.toml`` (:func:`effekt.study.flagship_study`).
 
     Returns
     -------
