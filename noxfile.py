@@ -73,12 +73,17 @@ def notebooks(session: nox.Session) -> None:
 
 @nox.session
 def papers(session: nox.Session) -> None:
-    """Execute the replication packages in papers/ and check their numbers."""
+    """Execute the replication packages in papers/ and check their numbers.
+
+    Fails when any number is outside its tolerance (``effekt reproduce --all``);
+    ``nox -s papers -- arkhangelsky_2021`` runs one package.
+    """
     _install(session)
     packages = sorted(p for p in (ROOT / "papers").iterdir() if (p / "expected.json").is_file())
     if not packages:
         session.skip("papers/ holds no replication package with an expected.json yet")
-    session.run("python", "tools/run_notebooks.py", *map(str, packages), env=QUIET_ENV)
+    target = session.posargs or ["--all"]
+    session.run("effekt", "reproduce", *target, "--papers-dir", "papers", env=QUIET_ENV)
 
 
 @nox.session
@@ -95,7 +100,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """The main job: build the analysis and write the HTML report to reports/demo/."""
-    _install(session, extras="io,registers")
+    _install(session, extras="io,registers,bayes")
     session.run(
         "python", "-m", "effekt", "demo", "--out", "reports/demo", *session.posargs, env=QUIET_ENV
     )

@@ -7,6 +7,14 @@ Commands
 ``effekt validate TABLE FILE``
     Check a CSV/Parquet/Stata/SAS file against one of effekt's schemas and print
     every violation; exit status 0 when valid, 1 otherwise.
+``effekt reproduce PAPER [--papers-dir papers]`` / ``effekt reproduce --all``
+    Run replication packages (see :mod:`effekt.replication`) and compare their
+    numbers with the published ones; exit status 1 if any is outside tolerance.
+``effekt run STUDY.toml --data area_year=FILE --data interventions=FILE [...]``
+    Answer a study file (:mod:`effekt.study`) on the analyst's own tables (each
+    read and validated with :func:`effekt.io.read_table`), or with ``--simulate N``
+    on a simulated Denmark of N areas, and write the report (``--out``,
+    ``--language da|en``, ``--format html|md``) with the estimates as LaTeX beside it.
 
 Examples
 --------
@@ -34,9 +42,34 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the main job and write its HTML report")
     demo.add_argument("--out", default="reports/demo", help="output folder (default %(default)s)")
     demo.add_argument("--seed", type=int, default=2026, help="seed of the simulated world")
+    demo.add_argument("--areas", type=int, default=120, help="areas in the simulated world")
+    demo.add_argument(
+        "--designs", default="did,synth,bayes", help="comma-separated designs (%(default)s)"
+    )
     val = sub.add_parser("validate", help="check a data file against an effekt schema")
     val.add_argument("table", help="schema name, e.g. area_year")
     val.add_argument("file", help="CSV, Parquet, Stata (.dta) or SAS (.sas7bdat/.xpt) file")
+    rep = sub.add_parser("reproduce", help="run replication packages and check their numbers")
+    rep.add_argument("paper", nargs="?", help="package slug (e.g. arkhangelsky_2021) or folder")
+    rep.add_argument("--all", action="store_true", help="every package in --papers-dir")
+    rep.add_argument("--papers-dir", default="papers", help="folder of packages (%(default)s)")
+    rep.add_argument("--timeout", type=int, default=900, help="seconds per notebook cell")
+    run = sub.add_parser("run", help="answer a study file and write its report")
+    run.add_argument("study", help="study file (TOML; schema data_schemas/study.schema.json)")
+    src = run.add_mutually_exclusive_group(required=True)
+    src.add_argument(
+        "--data",
+        action="append",
+        metavar="TABLE=FILE",
+        help="a canonical table: area_year=..., interventions=... (and areas=...)",
+    )
+    src.add_argument("--simulate", type=int, metavar="N", help="use a simulated Denmark of N areas")
+    run.add_argument("--designs", default="did,synth,bayes", help="comma-separated (%(default)s)")
+    run.add_argument("--out", default="reports/study.html", help="report path (%(default)s)")
+    run.add_argument("--format", default="html", choices=("html", "md"), help="report format")
+    run.add_argument("--language", default=None, choices=("en", "da"), help="report language")
+    run.add_argument("--seed", type=int, default=0, help="seed of every random step")
+    run.add_argument("--n-jobs", type=int, default=1, help="parallel workers for resampling")
     return parser
 
 
@@ -58,14 +91,89 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from effekt.demo import run_demo
 
-            path = run_demo(args.out, seed=args.seed)
+            path = run_demo(
+                args.out, seed=args.seed, n_areas=args.areas, designs=_designs(args.designs)
+            )
             print(f"Report written to {path}")
         elif args.command == "validate":
             from effekt.io import read_table
 
             frame = read_table(args.file, args.table)
             print(f"{args.file}: valid {args.table!r} table ({len(frame):,} rows).")
+        elif args.command == "reproduce":
+            return _reproduce(args)
+        elif args.command == "run":
+            print(f"Report written to {_run(args)}")
     except EffektError as err:
         print(f"effekt: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    """``effekt reproduce``: run the packages, print each verdict and wall time."""
+    from pathlib import Path
+
+    from effekt.errors import ReplicationError
+    from effekt.replication import find_packages, reproduce
+
+    if args.all == (args.paper is not None):
+        print("effekt reproduce: give either PAPER or --all.", file=sys.stderr)
+        return 2
+    if args.all:
+        folders = find_packages(args.papers_dir)
+        if not folders:
+            print(f"effekt: no replication package in {args.papers_dir!r}.", file=sys.stderr)
+            return 1
+    else:
+        folder = Path(args.paper)
+        folders = [folder if folder.is_dir() else Path(args.papers_dir) / args.paper]
+    failed = []
+    for folder in folders:
+        try:
+            res = reproduce(folder, timeout=args.timeout)
+        except ReplicationError as err:
+            print(f"FAIL {folder}\n{err}", file=sys.stderr, flush=True)
+            failed.append(folder.name)
+            continue
+        n = len(res.table)
+        print(f"ok   {folder}  ({n} of {n} numbers within tolerance, {res.seconds:.1f} s)")
+    if failed:
+        print(f"effekt: {len(failed)} package(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _designs(text: str) -> tuple[str, ...]:
+    return tuple(d.strip() for d in text.split(",") if d.strip())
+
+
+def _run(args: argparse.Namespace) -> str:
+    """``effekt run``: read the study and its data, run it, write the report and tables."""
+    from pathlib import Path
+
+    from effekt.errors import ParameterError
+    from effekt.study import load_study
+
+    study = load_study(args.study)
+    data: object
+    if args.simulate is not None:
+        from effekt.simulate import denmark
+
+        data = denmark(n_areas=args.simulate, seed=args.seed)
+    else:
+        from effekt.io import read_table
+
+        tables = {}
+        for item in args.data:
+            name, sep, file = item.partition("=")
+            if not sep or not file:
+                raise ParameterError(
+                    f"--data takes TABLE=FILE, e.g. --data area_year=panel.parquet. Got {item!r}."
+                )
+            tables[name] = read_table(file, name)
+        data = tables
+    result = study.run(data, designs=_designs(args.designs), seed=args.seed, n_jobs=args.n_jobs)
+    path = result.to_report(args.out, format=args.format, language=args.language)
+    result.to_latex(Path(path).with_suffix(".tex"))
+    return str(path)

@@ -35,6 +35,7 @@ __all__ = [
     "OptionError",
     "OptionalDependencyError",
     "ParameterError",
+    "ReplicationError",
     "SamplingWarning",
     "SchemaError",
 ]
@@ -77,6 +78,30 @@ class OptionError(ParameterError):
 
 class OptionalDependencyError(EffektError, ImportError):
     """A feature needs a package that is installed with one of effekt's extras."""
+
+
+class ReplicationError(EffektError):
+    """A replication package did not reproduce its published numbers.
+
+    Raised by :func:`effekt.replication.reproduce` when a quantity lies outside its
+    tolerance or is missing from the notebook's ``results.json``, when the notebook
+    fails, and when a package folder or its ``expected.json`` is unusable.
+
+    Attributes
+    ----------
+    failing : tuple of str
+        Keys of the quantities outside tolerance or missing (empty when the
+        package could not be run at all).
+    result : effekt.replication.ReplicationResult or None
+        The full comparison, when the notebook ran.
+    """
+
+    def __init__(
+        self, message: str, failing: Sequence[str] = (), result: Any | None = None
+    ) -> None:
+        super().__init__(message)
+        self.failing = tuple(failing)
+        self.result = result
 
 
 class EffektWarning(UserWarning):
