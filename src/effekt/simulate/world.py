@@ -344,6 +344,96 @@ class World:
             self._emitter = Emitter(self._b)
         return self._emitter
 
+    def stayer_panel(self, baseline_year: int | Sequence[int]) -> pd.DataFrame:
+        """Area-year indicators over the baseline stayers of one or more baseline years.
+
+        For baseline year ``b`` the population of area ``a`` in year ``t`` is everyone
+        registered in ``a`` in ``b`` who is registered in ``a`` in ``t`` too (before or
+        after ``b``): the definition of ``effekt.registers.area_indicators(registers,
+        population="stayers", baseline_year=b)``, whose result this equals exactly on
+        :meth:`registers`, computed from the simulated person-years directly (one
+        vectorised pass over the stayers' person-years, instead of building and
+        aggregating the registers). Each indicator keeps its own age band (the
+        stayers aged 15-24 in ``t`` for ``neet_share``); ``income_rel_region`` keeps
+        the whole region as benchmark; ``moves_in``/``moves_out`` count persons entering
+        and leaving the stayers' presence in the area.
+
+        Parameters
+        ----------
+        baseline_year : int or sequence of int
+            Baseline year(s), within :attr:`years`. For a study of treatment cohort
+            ``g`` the baseline is ``g - 1``, the last year before treatment.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of ``area_year`` (each baseline year's rows pass
+            ``effekt.validate(df, "area_year")``), then ``baseline_year``; one row per
+            baseline year, area and year, sorted in that order.
+
+        Raises
+        ------
+        ParameterError
+            A baseline year that is not an integer within :attr:`years`.
+
+        See Also
+        --------
+        effekt.registers.area_indicators : the same table from register extracts.
+        Truth.att : ``population="stayers"`` gives the true effects on these persons.
+
+        Examples
+        --------
+        >>> from effekt import simulate
+        >>> world = simulate.denmark(n_areas=10, years=(2005, 2014), seed=1)
+        >>> st = world.stayer_panel(2009)
+        >>> st.shape[0] == 10 * 10
+        True
+        >>> ay = world.area_year
+        >>> # baseline-year stayers are everyone in the area in that year
+        >>> bool((st.loc[st["year"] == 2009, "residents"].to_numpy()
+        ...       == ay.loc[ay["year"] == 2009, "residents"].to_numpy()).all())
+        True
+        """
+        from effekt.simulate._build import Sums
+
+        owner = "World.stayer_panel"
+        y0, y1 = self.years
+        bases: list[Any] = (
+            list(baseline_year)
+            if isinstance(baseline_year, Sequence) and not isinstance(baseline_year, str)
+            else [baseline_year]
+        )
+        for base in bases:
+            if (
+                isinstance(base, bool)
+                or not isinstance(base, int | np.integer)
+                or not y0 <= base <= y1
+            ):
+                raise invalid_parameter(
+                    "baseline_year", owner, f"an integer year (or years) in {y0}-{y1}", base
+                )
+        if not bases:
+            raise invalid_parameter(
+                "baseline_year", owner, f"at least one year in {y0}-{y1}", baseline_year
+            )
+        b = self._b
+        ps, T = b.ps, b.T
+        frames = []
+        for base in dict.fromkeys(int(x) for x in bases):  # loop over baseline years
+            # each person lives in at most one study area, in one spell [in_start, in_end]:
+            # registered there in both b and t <=> the spell covers b (and t)
+            p = np.flatnonzero(
+                b.member_fact & (ps.area >= 0) & (ps.in_start <= base) & (ps.in_end >= base)
+            )
+            idx = b.engine.rows_of(p)
+            idx = idx[b.rows.area[idx] >= 0]  # rows after moving out (followed outside)
+            moves = b._moves(p)
+            moves[:, np.arange(b.areas.n) * T] = np.nan  # first year: no previous year
+            frame = b.frame(Sums(b.area_sums(idx), b.sums_fact.region, moves))
+            frame["baseline_year"] = np.int64(base)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
     def counterfactual(self, kind: str = "all") -> pd.DataFrame:
         """The ``area_year`` table of the world without one intervention kind.
 

@@ -14,7 +14,7 @@ from effekt.schemas import load_schema, validate
 from effekt.study._spec import Study
 
 _OWNER = "Study.run"
-_TABLES = ("area_year", "interventions", "areas")
+_TABLES = ("area_year", "interventions", "areas", "stayer_year")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Tables:
     interventions: pd.DataFrame
     areas: pd.DataFrame | None
     world: Any = None
+    stayer_year: pd.DataFrame | None = None  # area_year rows per baseline_year (stayers)
 
 
 @dataclass
@@ -39,6 +40,10 @@ class Sample:
     notes: list[str] = field(default_factory=list)
     dropped: pd.DataFrame = field(default_factory=pd.DataFrame)  # area_id, reason
     years: tuple[int, int] = (0, 0)
+    # population="stayers": the stacked sub-panels, one per treatment cohort g, of the
+    # cohort's treated areas and its comparison areas, with indicators over the persons
+    # resident in g - 1 (column baseline_year); first_treated as in frame
+    stayers: pd.DataFrame | None = None
 
 
 def as_tables(data: Any) -> Tables:
@@ -70,8 +75,47 @@ def as_tables(data: Any) -> Tables:
             raise ParameterError(
                 f"data[{name!r}] must be a pandas DataFrame. Got {type(table).__name__}."
             )
-        validate(table, name)
-    return Tables(data["area_year"], data["interventions"], data.get("areas"))
+        if name == "stayer_year":
+            _validate_stayer_year(table)
+        else:
+            validate(table, name)
+    return Tables(
+        data["area_year"],
+        data["interventions"],
+        data.get("areas"),
+        stayer_year=data.get("stayer_year"),
+    )
+
+
+_STAYER_HOWTO = (
+    "Build it by stacking effekt.registers.area_indicators(registers, population='stayers', "
+    "baseline_year=b).assign(baseline_year=b) over the baseline years b = g - 1 of the "
+    "treatment cohorts g (pandas.concat), or pass a simulated World (World.stayer_panel)."
+)
+
+
+def _validate_stayer_year(table: pd.DataFrame) -> None:
+    """A stacked stayer table: area_year rows for each value of ``baseline_year``."""
+    if "baseline_year" not in table.columns:
+        raise DataError(
+            "data['stayer_year'] has no 'baseline_year' column: it must hold area_year rows "
+            f"for each baseline year, with that year in 'baseline_year'. {_STAYER_HOWTO}"
+        )
+    base = table["baseline_year"]
+    if not pd.api.types.is_integer_dtype(base) or bool(base.isna().any()):
+        raise DataError(
+            "data['stayer_year']['baseline_year'] must hold integer years without missing "
+            f"values. Got dtype {base.dtype} with values {base.drop_duplicates().head(5).tolist()}."
+        )
+    rows = table.drop(columns="baseline_year")
+    for b, part in rows.groupby(base.to_numpy(), sort=True):  # loop over baseline years
+        try:
+            validate(part, "area_year")
+        except DataError as err:
+            raise DataError(
+                f"The rows of data['stayer_year'] with baseline_year == {b} are not a valid "
+                f"area_year table:\n{err}"
+            ) from None
 
 
 def _first_starts(iv: pd.DataFrame, areas: pd.DataFrame) -> pd.Series:
@@ -280,9 +324,98 @@ def _apply_donor_rule(
     return chosen
 
 
+def build_stayers(study: Study, tables: Tables, sample: Sample) -> None:
+    """Attach the stacked stayer sub-panels (``population="stayers"``) to ``sample``.
+
+    For each treatment cohort ``g`` the sub-panel holds the cohort's treated areas and
+    its comparison areas (the never-treated comparison areas and, with
+    ``comparison.group = "not_yet_treated"``, the areas treated after ``g``, which keep
+    their own start year), every year of the period, with each indicator computed over
+    the persons resident in the area in ``g - 1`` (the same baseline year for treated
+    and comparison areas). ``region_code`` follows ``sample.frame``.
+    """
+    first, last = sample.years
+    cohorts = sample.cohorts
+    starts = sorted({int(g) for g in cohorts.unique()})
+    bases = [g - 1 for g in starts]
+    if tables.world is not None:
+        st = tables.world.stayer_panel(bases)
+    elif tables.stayer_year is not None:
+        st = tables.stayer_year
+        have = {int(b) for b in st["baseline_year"].unique()}
+        missing = [b for b in bases if b not in have]
+        if missing:
+            raise DataError(
+                f"data['stayer_year'] lacks the baseline year(s) {missing}: the study's treated "
+                f"areas start in {starts}, so it needs the stayers of each start year minus one "
+                f"({bases}); it holds baseline years {sorted(have)}. {_STAYER_HOWTO}"
+            )
+    else:
+        raise ParameterError(
+            f"population = 'stayers' needs indicators over the baseline stayers (the persons "
+            f"resident in each area in the year before its treatment cohort starts), which the "
+            f"area_year table does not have. Pass data = {{'area_year': ..., 'interventions': "
+            f"..., 'stayer_year': ...}} with a stayer table for the baseline years {bases}. "
+            f"{_STAYER_HOWTO}"
+        )
+    counts = list(dict.fromkeys([*study.outcomes, *sample.counts.values()]))
+    absent = [c for c in counts if c not in st.columns]
+    if absent:
+        raise DataError(
+            f"The stayer table lacks the column(s) {absent} that the study's outcomes need."
+        )
+    st = st[(st["year"] >= first) & (st["year"] <= last)]
+    region = None
+    if "region_code" in sample.frame:
+        region = sample.frame.groupby("area_id")["region_code"].first()
+    later_ok = study.comparison.group == "not_yet_treated"
+    n_years = last - first + 1
+    parts = []
+    for g, b in zip(starts, bases, strict=True):  # loop over treatment cohorts
+        ids = [*cohorts.index[cohorts == g], *sample.comparison]
+        if later_ok:
+            ids += list(cohorts.index[cohorts > g])
+        part = st[(st["baseline_year"] == b) & st["area_id"].astype(str).isin(ids)]
+        seen = part.groupby(part["area_id"].astype(str))["year"].nunique()
+        short = [a for a in ids if seen.get(a, 0) < n_years]
+        if short:
+            raise DataError(
+                f"The stayer table for baseline year {b} lacks rows for area(s) "
+                f"{short[:5]}{' ...' if len(short) > 5 else ''} in some of the years "
+                f"{first}-{last} (the treatment cohort {g} and its comparison areas need "
+                f"every year of the period). {_STAYER_HOWTO}"
+            )
+        frame = pd.DataFrame(
+            {
+                "area_id": part["area_id"].astype(str).to_numpy(),
+                "year": part["year"].to_numpy(np.int64),
+                "kommune_code": part["kommune_code"].to_numpy(np.int64),
+            }
+        )
+        if region is not None:
+            frame["region_code"] = frame["area_id"].map(region).to_numpy()
+        frame["first_treated"] = frame["area_id"].map(cohorts).fillna(0).to_numpy(np.int64)
+        for c in counts:
+            frame[c] = part[c].to_numpy()
+        frame["baseline_year"] = np.int64(b)
+        parts.append(frame)
+    sample.stayers = pd.concat(parts, ignore_index=True)
+    sample.notes.append(
+        f"Population: the baseline stayers of each treatment cohort g (persons resident in "
+        f"the area in g - 1 and still there in the year analysed; in the years before, those "
+        f"who live there then and are still there in g - 1), in treated and comparison "
+        f"areas alike; one sub-panel per start year ({', '.join(map(str, starts))}), "
+        "stacked."
+    )
+
+
 def truth_table(world: Any, sample: Sample, study: Study, outcome: str) -> pd.DataFrame | None:
     """The true effect of the study's treatment, by event time and overall (None if unknown).
 
+    For ``population="stayers"`` it is the effect on the baseline stayers of each
+    treated area's cohort (defined from the start year on); it is unknown (None) when
+    a kind reaches a treated area later than the study's start year there, since the
+    simulator keeps each kind's stayer effect for the stayers before its own start.
     The simulator's counterfactual removes one kind at a time; with several treatment
     kinds their area-year effects are added (effects are additive in the simulator's
     linear probability model, up to truncation of probabilities at 0 and 1).
@@ -294,9 +427,15 @@ def truth_table(world: Any, sample: Sample, study: Study, outcome: str) -> pd.Da
             u = truth.att(kind=kind, outcome=outcome, population=study.population, by="unit_time")
         except ParameterError:
             return None  # an outcome the simulator keeps no truth for
-        parts.append(u[["unit", "time", "estimate"]])
+        parts.append(u[["unit", "cohort", "time", "estimate"]])
     units = pd.concat(parts, ignore_index=True)
     units = units[units["unit"].isin(sample.treated)]
+    # the simulator's stayers of a kind are those of the year before the kind's own first
+    # year; the study's are those before the first start of any of its kinds
+    if study.population == "stayers" and bool(
+        (units["cohort"] != units["unit"].map(sample.cohorts)).any()
+    ):
+        return None
     effect = units.groupby(["unit", "time"])["estimate"].sum(min_count=1).dropna().reset_index()
     effect["event_time"] = effect["time"] - effect["unit"].map(sample.cohorts).astype(int)
     first, last = sample.years

@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -142,7 +142,7 @@ def _panel(frame: pd.DataFrame, outcome: str, cluster: str | None) -> Any:
 # ------------------------------------------------------------------------------ DiD
 def fit_did(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     """Callaway-Sant'Anna event study, overall ATT, pre-trend test and HonestDiD breakdown."""
-    from effekt.did import CallawaySantAnna, honest_did
+    from effekt.did import CallawaySantAnna
     from effekt.did._common import FEW_CLUSTERS
 
     notes: list[str] = []
@@ -202,6 +202,14 @@ def fit_did(sample: Sample, outcome: str, s: Settings) -> DesignFit:
         diagnostics.append(
             _diag("did", outcome, "pretrend_p", math.nan, None, str(err).split(".")[0])
         )
+    diagnostics.append(_breakdown(es, outcome, s, notes))
+    return DesignFit("did", outcome, effects, diagnostics, notes, res)
+
+
+def _breakdown(es: Any, outcome: str, s: Settings, notes: list[str]) -> dict[str, Any]:
+    """HonestDiD breakdown value (relative magnitudes, average post-treatment effect)."""
+    from effekt.did import honest_did
+
     try:
         sens = capture(
             notes,
@@ -228,12 +236,11 @@ def fit_did(sample: Sample, outcome: str, s: Settings) -> DesignFit:
                 f"{b:.2f} times the largest pre-treatment one (relative magnitudes)"
             )
             ok = b >= BREAKDOWN_MIN
-        diagnostics.append(_diag("did", outcome, "honest_breakdown_mbar", b, ok, reason))
+        return _diag("did", outcome, "honest_breakdown_mbar", b, ok, reason)
     except EffektError as err:
-        diagnostics.append(
-            _diag("did", outcome, "honest_breakdown_mbar", math.nan, None, str(err).split(".")[0])
+        return _diag(
+            "did", outcome, "honest_breakdown_mbar", math.nan, None, str(err).split(".")[0]
         )
-    return DesignFit("did", outcome, effects, diagnostics, notes, res)
 
 
 # ------------------------------------------------------------------------------ synth
@@ -324,7 +331,34 @@ def fit_synth(sample: Sample, outcome: str, s: Settings) -> DesignFit:
         rmspe.append(float(np.sqrt(np.mean((pre - pre.mean()) ** 2))))
         steps = np.diff(y0[:, :t0], axis=1)
         noise.append(float(np.std(steps, ddof=1)) if steps.size > 1 else np.nan)
-    size = np.asarray(sizes, float)
+    effects, diagnostics = _synth_summary(
+        outcome,
+        s,
+        result.att,
+        se,
+        p_rank,
+        len(draws),
+        curves,
+        np.asarray(sizes, float),
+        rmspe,
+        noise,
+    )
+    return DesignFit("synth", outcome, effects, diagnostics, notes, result)
+
+
+def _synth_summary(
+    outcome: str,
+    s: Settings,
+    att: float,
+    se: float,
+    p_rank: float,
+    n_draws: int,
+    curves: list[pd.Series],
+    size: np.ndarray,
+    rmspe: list[float],
+    noise: list[float],
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Effects (overall and event-time path) and fit/placebo diagnostics of a synthetic DiD."""
     path = pd.DataFrame(curves).T.sort_index()  # event time x cohort
     present = path.notna().to_numpy()
     w = np.where(present, size[None, :], 0.0)
@@ -337,11 +371,11 @@ def fit_synth(sample: Sample, outcome: str, s: Settings) -> DesignFit:
             _effects(
                 "SyntheticDiD",
                 [pd.NA],
-                [result.att],
+                [att],
                 [se],
                 s.level,
-                ci_lower=[result.att - z * se],
-                ci_upper=[result.att + z * se],
+                ci_lower=[att - z * se],
+                ci_upper=[att + z * se],
                 p_value=[p_rank],
             ),
             _effects(
@@ -373,12 +407,12 @@ def fit_synth(sample: Sample, outcome: str, s: Settings) -> DesignFit:
             outcome,
             "placebo_p",
             p_rank,
-            (len(draws) >= 1 / 0.05 - 1) if len(draws) else None,
-            f"rank p-value of |ATT| among {len(draws)} placebo assignments of never-treated "
-            "areas" + (" (caution: too few draws to reach 5%)" if len(draws) < 19 else ""),
+            (n_draws >= 1 / 0.05 - 1) if n_draws else None,
+            f"rank p-value of |ATT| among {n_draws} placebo assignments of never-treated "
+            "areas" + (" (caution: too few draws to reach 5%)" if n_draws < 19 else ""),
         ),
     ]
-    return DesignFit("synth", outcome, effects, diagnostics, notes, result)
+    return effects, diagnostics
 
 
 # ------------------------------------------------------------------------------ Bayes
@@ -450,3 +484,350 @@ def fit_bayes(sample: Sample, outcome: str, s: Settings, label: str) -> DesignFi
         ),
     ]
     return DesignFit("bayes", outcome, effects, diagnostics, notes, result)
+
+
+# ------------------------------------------------------------------ baseline stayers
+class StackedEventStudy:
+    """Event-time estimates and covariance of the stacked stayer DiD (for HonestDiD)."""
+
+    def __init__(
+        self, outcome: str, estimates: pd.Series, covariance: pd.DataFrame, fits: dict[int, Any]
+    ) -> None:
+        from effekt.panel import Ledger
+
+        self.outcome = outcome
+        self._est = estimates
+        self._cov = covariance
+        ledger = Ledger.empty()
+        for fit in fits.values():  # rows the sub-panels' fits left out
+            if len(fit.ledger):
+                ledger = ledger.extend(fit.ledger.to_frame())
+        self.ledger = ledger
+
+    def event_study_coefficients(self) -> tuple[pd.Series, pd.DataFrame]:
+        """Estimates indexed by event time and their cluster-robust covariance."""
+        return self._est.copy(), self._cov.copy()
+
+
+@dataclass
+class _Stack:
+    """The cohorts' ATT(g, t) from their own stayer sub-panels, with their influence."""
+
+    cells: pd.DataFrame  # cohort, time, event_time, estimate
+    psi: np.ndarray  # clusters x cells: per-area influence summed within clusters
+    members: np.ndarray  # clusters x cohorts: areas of each cohort in each cluster
+    cohorts: np.ndarray  # the cohorts (columns of members)
+    n: int  # distinct areas in the stacked sample
+    fits: dict[int, Any]
+
+
+def _stacked_cells(
+    sample: Sample, outcome: str, s: Settings, cluster: str | None, notes: list[str]
+) -> _Stack:
+    """ATT(g, t) of each cohort ``g`` on its own stayer sub-panel, and their influence.
+
+    ``psi @ a`` sums, within clusters, the influence of a linear combination ``a`` of
+    the cells, scaled so that its variance is ``sum((psi @ a) ** 2)``.
+    """
+    from effekt.did import CallawaySantAnna
+
+    st = sample.stayers
+    assert st is not None  # built by build_stayers for population="stayers"
+    key = cluster or "area_id"
+    codes = {c: i for i, c in enumerate(sorted(st[key].astype(str).unique()))}
+    area_code = st.groupby("area_id")[key].first().astype(str).map(codes)
+    cells: list[pd.DataFrame] = []
+    columns: list[np.ndarray] = []
+    fits: dict[int, Any] = {}
+    used: set[str] = set()
+    estimator = CallawaySantAnna(control_group=s.group, base_period="universal", ci_level=s.level)
+    for b, part in st.groupby("baseline_year", sort=True):  # loop over treatment cohorts
+        g = int(cast(int, b)) + 1
+        panel = _panel(part.drop(columns="baseline_year"), outcome, None)  # unit-level influence
+        res = capture(notes, functools.partial(estimator.fit, panel))
+        fits[g] = res
+        used.update(map(str, res.units))
+        gt = res.att_gt
+        own = np.flatnonzero(gt["cohort"].to_numpy() == g)
+        if not len(own):
+            continue
+        # CS scales the influence function so that a cell's variance is sum(inf^2) / n^2
+        phi = res.influence_function[:, own] / res.n_units
+        rows = area_code.reindex(np.asarray(res.units, dtype=object)).to_numpy(np.int64)
+        psi = np.zeros((len(codes), len(own)))
+        np.add.at(psi, rows, phi)  # sum within clusters (an area is in one cluster)
+        columns.append(psi)
+        cells.append(gt.iloc[own][["cohort", "time", "event_time", "estimate"]])
+    if not cells:
+        from effekt.errors import IdentificationError
+
+        raise IdentificationError(
+            "No treatment cohort could be estimated on its stayer sub-panel (see the notes)."
+        )
+    table = pd.concat(cells, ignore_index=True)
+    glist = np.unique(table["cohort"].to_numpy(float))
+    areas = sorted(used)
+    cohort_of = sample.cohorts.reindex(areas).fillna(0).to_numpy(float)
+    members = np.zeros((len(codes), len(glist)))
+    hit = np.isin(cohort_of, glist)
+    np.add.at(
+        members,
+        (area_code.reindex(areas).to_numpy(np.int64)[hit], np.searchsorted(glist, cohort_of[hit])),
+        1.0,
+    )
+    return _Stack(table, np.hstack(columns), members, glist, len(areas), fits)
+
+
+def _combine(stack: _Stack, groups: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Cohort-size-weighted means of the cells in each group, and their covariance.
+
+    As Callaway and Sant'Anna's ``aggregate`` on one panel (R ``did::aggte``): the
+    weights are the cohorts' shares ``p_g`` of the areas in the stacked sample, and the
+    influence function adds the estimated-weights term, ``b_g / n`` for an area of
+    cohort ``g`` with ``b_g = sum_t ATT(g, t) / S - k_g * theta / S`` (``S`` the summed
+    weights of the group's cells, ``k_g`` its cells of cohort ``g``).
+    """
+    cells = stack.cells
+    att = cells["estimate"].to_numpy(float)
+    code = np.searchsorted(stack.cohorts, cells["cohort"].to_numpy(float))
+    p = stack.members.sum(axis=0) / stack.n
+    pc = p[code]
+    a = np.zeros((len(cells), len(groups)))
+    b = np.zeros((len(stack.cohorts), len(groups)))
+    for j, idx in enumerate(groups):  # loop over aggregates (a few)
+        s_p = pc[idx].sum()
+        theta = float(pc[idx] @ att[idx]) / s_p
+        a[idx, j] = pc[idx] / s_p
+        sums = np.bincount(code[idx], att[idx], minlength=len(p))
+        counts = np.bincount(code[idx], minlength=len(p))
+        b[:, j] = sums / s_p - counts * theta / s_p
+    est = att @ a
+    psi = stack.psi @ a + stack.members @ b / stack.n
+    return est, psi.T @ psi
+
+
+def fit_did_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
+    """Stacked Callaway-Sant'Anna DiD on the baseline stayers of each treatment cohort.
+
+    Each cohort ``g`` gets its own sub-panel (its treated areas and the comparison
+    areas, with indicators over the persons resident in ``g - 1``) and its own
+    ATT(g, t) against that sub-panel's comparison areas, with the universal base
+    period ``g - 1``: the baseline year itself. The cohorts' ATT(g, t) are then
+    aggregated as ``aggregate("event_time")`` and ``aggregate("simple")`` do on one
+    panel (weights: the cohorts' treated areas), with the influence functions of
+    every sub-panel summed by cluster across sub-panels, because a comparison area
+    (and its kommune) serves in several sub-panels, and with the estimated-weights term
+    over the distinct areas of the stacked sample (:func:`_combine`). When every
+    sub-panel holds the same numbers (everyone stays), this reproduces the area
+    design's estimates and standard errors exactly.
+
+    Why not stacked two-way fixed effects (Cengiz et al. 2019): its implicit weights
+    across sub-experiments depend on each sub-panel's treated share and variance, not
+    on the number of treated areas (Wing, Freedman & Hollingsworth 2024), so it would
+    not estimate the same aggregate as the area design; per-cohort Callaway-Sant'Anna
+    with explicit weights does.
+
+    References
+    ----------
+    Callaway, B. and Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple
+    time periods. Journal of Econometrics 225(2), 200-230.
+    doi:10.1016/j.jeconom.2020.12.001
+    Cengiz, D., Dube, A., Lindner, A. and Zipperer, B. (2019). The effect of minimum
+    wages on low-wage jobs. Quarterly Journal of Economics 134(3), 1405-1454.
+    doi:10.1093/qje/qjz014
+    Wing, C., Freedman, S. M. and Hollingsworth, A. (2024). Stacked
+    difference-in-differences. NBER Working Paper 32054. doi:10.3386/w32054
+    """
+    from effekt.did._common import FEW_CLUSTERS
+
+    notes: list[str] = []
+    st = sample.stayers
+    assert st is not None
+    n_kommuner = st["kommune_code"].nunique()
+    cluster = "kommune_code" if n_kommuner >= FEW_CLUSTERS else None
+    if cluster is None:
+        notes.append(
+            f"Standard errors are clustered by area: the sample has only {n_kommuner} kommuner, "
+            f"too few (< {FEW_CLUSTERS}) for kommune-clustered inference."
+        )
+    lo, hi = s.event_window
+    stack = _stacked_cells(sample, outcome, s, cluster, notes)
+    fits = stack.fits
+    e = stack.cells["event_time"].to_numpy()
+    keys = [int(v) for v in np.unique(e) if lo <= v <= hi]
+    groups = [np.flatnonzero(e >= 0), *(np.flatnonzero(e == k) for k in keys)]
+    est, cov = _combine(stack, groups)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.diag(cov))
+    se = np.where(se > 0, se, np.nan)  # the base period g - 1 is 0 by construction
+    label = "StackedCallawaySantAnna"
+    effects = _effects(label, [pd.NA, *keys], est, se, s.level)
+    ok = np.flatnonzero(np.isfinite(se[1:]))
+    index = pd.Index(np.asarray(keys)[ok], name="event_time")
+    es = StackedEventStudy(
+        outcome,
+        pd.Series(est[1:][ok], index=index, name="estimate"),
+        pd.DataFrame(cov[1:, 1:][np.ix_(ok, ok)], index=index, columns=index),
+        fits,
+    )
+    diagnostics = []
+    leads = np.flatnonzero(index < 0)
+    if len(leads):
+        from effekt.did.callaway import _wald
+
+        try:
+            stat, q, p = _wald(es._est.to_numpy()[leads], es._cov.to_numpy()[np.ix_(leads, leads)])
+            diagnostics.append(
+                _diag(
+                    "did",
+                    outcome,
+                    "pretrend_p",
+                    p,
+                    p >= PRETREND_ALPHA,
+                    f"joint Wald test of {q} lead(s): chi2 = {stat:.2f}",
+                )
+            )
+        except EffektError as err:
+            diagnostics.append(
+                _diag("did", outcome, "pretrend_p", math.nan, None, str(err).split(".")[0])
+            )
+    else:
+        diagnostics.append(
+            _diag("did", outcome, "pretrend_p", math.nan, None, "no lead in the event window")
+        )
+    diagnostics.append(_breakdown(es, outcome, s, notes))
+    return DesignFit("did", outcome, effects, diagnostics, notes, fits)
+
+
+def stacked_placebo_draws(
+    rng: np.random.Generator,
+    size: int,
+    controls: np.ndarray,
+    cohort_sizes: list[int],
+    t0s: list[int],
+    times: list[Any],
+    zetas: list[tuple[float, float, float]],
+    start_weights: list[tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """Arkhangelsky et al.'s placebo (Algorithm 4) with each cohort's own control outcomes.
+
+    ``controls[k]`` (donors x periods) holds the donors' outcomes over cohort ``k``'s
+    baseline stayers; the donors are the same areas, in the same order, in every
+    cohort. As in :func:`effekt.synth.sdid._placebo_draws`, one permutation of the
+    donors per draw gives every cohort its fake treated areas (disjoint), and the
+    rest are its controls; only the outcomes differ by cohort.
+    """
+    from effekt.synth.sdid import _Cohort, _estimate
+
+    out = np.empty((size, len(cohort_sizes) + 1))
+    n_tr = sum(cohort_sizes)
+    n_c = controls.shape[1]
+    for r in range(size):  # loop over placebo draws
+        perm = rng.permutation(n_c)
+        fake, rest = perm[:n_tr], perm[n_tr:]
+        cohorts, start, inits = [], 0, []
+        for k, (n, t0, time) in enumerate(zip(cohort_sizes, t0s, times, strict=True)):
+            idx = fake[start : start + n]
+            start += n
+            cohorts.append(_Cohort(time, t0, controls[k][idx], controls[k][rest], []))
+            om, lam = start_weights[k]
+            om = om[rest]
+            om = om / om.sum() if om.sum() > 0 else np.full(len(om), 1 / len(om))
+            inits.append((om, lam))
+        out[r] = _estimate("sdid", cohorts, zetas, "exact", inits)[0]
+    return out
+
+
+def fit_synth_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
+    """Synthetic DiD per cohort on its baseline stayers, aggregated as the staggered SDID.
+
+    Cohort ``g``'s treated areas are compared with a synthetic control of
+    never-treated donors whose outcomes are computed over *their* residents of
+    ``g - 1``; the cohorts' ATTs are averaged with weights treated areas x
+    post-treatment years, as :class:`effekt.synth.SyntheticDiD` does for staggered
+    adoption. The placebo replications permute the donors once per draw for all
+    cohorts (:func:`stacked_placebo_draws`).
+    """
+    from effekt.parallel import resample
+    from effekt.synth.sdid import _Cohort, _estimate
+
+    notes: list[str] = []
+    st = sample.stayers
+    assert st is not None
+    if s.group == "not_yet_treated":
+        notes.append(
+            "Synthetic DiD compares each start-year cohort with never-treated donors only "
+            "(comparison.group = 'not_yet_treated' applies to the DiD design)."
+        )
+    wides = {
+        int(cast(int, b)) + 1: part.pivot(index="area_id", columns="year", values=outcome)
+        for b, part in st.groupby("baseline_year", sort=True)
+    }
+    donors = [a for a in sample.comparison]
+    treated_of = {g: sample.cohorts.index[sample.cohorts == g].tolist() for g in wides}
+    bad = set()
+    for g, w in wides.items():  # loop over cohorts
+        ids = [*treated_of[g], *donors]
+        bad |= set(w.loc[ids].index[w.loc[ids].isna().any(axis=1)])
+    if bad:
+        shown = sorted(map(str, bad))
+        notes.append(
+            f"{len(bad)} area(s) without {outcome} over the stayers in some year left out "
+            f"(synthetic DiD needs complete series): {', '.join(shown[:5])}"
+            + (" ..." if len(bad) > 5 else "")
+        )
+    donors = [a for a in donors if a not in bad]
+    gs = [g for g in wides if any(a not in bad for a in treated_of[g])]
+    if len(donors) < 2 or not gs:
+        from effekt.errors import IdentificationError
+
+        raise IdentificationError(
+            f"Synthetic DiD on the stayers needs at least 2 donors with complete {outcome} "
+            f"series and a treated area; there are {len(donors)} donor(s)."
+        )
+    periods = np.asarray(next(iter(wides.values())).columns)
+    cohorts, controls = [], []
+    for g in gs:  # loop over cohorts
+        members = [a for a in treated_of[g] if a not in bad]
+        y1 = wides[g].loc[members].to_numpy(float)
+        y0 = wides[g].loc[donors].to_numpy(float)
+        cohorts.append(_Cohort(g, int(np.sum(periods < g)), y1, y0, members))
+        controls.append(y0)
+    est, weights = capture(notes, lambda: _estimate("sdid", cohorts))
+    att = float(est[0])
+    sizes = [c.y1.shape[0] for c in cohorts]
+    n_treated = sum(sizes)
+    if len(donors) > n_treated:
+        func = functools.partial(
+            stacked_placebo_draws,
+            controls=np.stack(controls),
+            cohort_sizes=sizes,
+            t0s=[c.t0 for c in cohorts],
+            times=gs,
+            zetas=[(w.zeta_omega, w.zeta_lambda, w.noise) for w in weights],
+            start_weights=[(w.omega, w.lam) for w in weights],
+        )
+        draws = resample(func, s.synth_reps, seed=s.seed, n_jobs=s.n_jobs, desc="SDID placebo")
+        se = float(np.sqrt(np.nanmean((draws[:, 0] - np.nanmean(draws[:, 0])) ** 2)))
+        p_rank = float((1 + np.sum(np.abs(draws[:, 0]) >= abs(att))) / (1 + len(draws)))
+    else:
+        draws = np.empty((0, 1))
+        se = p_rank = math.nan
+        notes.append(
+            f"No placebo inference: it needs more never-treated donors ({len(donors)}) than "
+            f"treated areas ({n_treated}); widen the donor rule."
+        )
+    curves, rmspe, noise = [], [], []
+    for c, w, y0 in zip(cohorts, weights, controls, strict=True):  # loop over cohorts
+        diff = c.y1.mean(axis=0) - w.omega @ y0
+        curve = diff - diff[: c.t0] @ w.lam
+        curves.append(pd.Series(curve, index=np.arange(len(periods)) - c.t0))
+        pre = diff[: c.t0]
+        rmspe.append(float(np.sqrt(np.mean((pre - pre.mean()) ** 2))))
+        steps = np.diff(y0[:, : c.t0], axis=1)
+        noise.append(float(np.std(steps, ddof=1)) if steps.size > 1 else np.nan)
+    effects, diagnostics = _synth_summary(
+        outcome, s, att, se, p_rank, len(draws), curves, np.asarray(sizes, float), rmspe, noise
+    )
+    result = {"att": att, "cohort_att": dict(zip(gs, est[1:].tolist(), strict=True))}
+    return DesignFit("synth", outcome, effects, diagnostics, notes, result)

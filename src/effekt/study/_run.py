@@ -11,8 +11,17 @@ import pandas as pd
 
 from effekt.errors import OptionalDependencyError, ParameterError, check_choice, invalid_parameter
 from effekt.options import resolve_level
-from effekt.study._data import Sample, as_tables, build_sample, truth_table
-from effekt.study._designs import DESIGNS, DesignFit, Settings, fit_bayes, fit_did, fit_synth
+from effekt.study._data import Sample, as_tables, build_sample, build_stayers, truth_table
+from effekt.study._designs import (
+    DESIGNS,
+    DesignFit,
+    Settings,
+    fit_bayes,
+    fit_did,
+    fit_did_stayers,
+    fit_synth,
+    fit_synth_stayers,
+)
 from effekt.study._result import StudyResult
 from effekt.study._spec import Study
 
@@ -47,8 +56,14 @@ def basis_table(sample: Sample, outcome: str) -> pd.DataFrame:
     Persons at event time ``e``: the outcome's denominator summed over the treated
     areas observed at ``e`` (distinct persons within one year). Overall: the
     largest of these, a lower bound on the distinct persons behind the average.
+    For the baseline stayers, the persons are the treated areas' stayers (each
+    area's own sub-panel).
     """
-    f = sample.frame
+    if sample.stayers is not None:
+        f = sample.stayers
+        f = f[f["first_treated"] == f["baseline_year"] + 1]
+    else:
+        f = sample.frame
     t = f[f["first_treated"] > 0]
     t = t.assign(event_time=t["year"] - t["first_treated"])
     by_e = t.groupby("event_time").agg(
@@ -102,15 +117,22 @@ def run_study(
     )
     check_choice("bayes_sampler", _OWNER, bayes_sampler, ("nutpie", "pymc"))
     tables = as_tables(data)
-    if study.population == "stayers":
-        raise ParameterError(
-            "population = 'stayers' needs indicators of the baseline stayers of each "
-            "treatment cohort (effekt.registers.area_indicators(registers, population="
-            "'stayers', baseline_year=g - 1), one panel per start year g), which Study.run "
-            "does not build yet. Run the study with population = 'area', or build the stayer "
-            "panels with effekt.registers and fit the designs on them directly."
-        )
+    stayers = study.population == "stayers"
     notes: list[str] = []
+    if stayers and "bayes" in chosen:
+        if chosen == ("bayes",):
+            raise ParameterError(
+                "The Bayesian design does not support population = 'stayers': its multilevel "
+                "model describes one area panel, and the stayer sub-panels (one per treatment "
+                "cohort) repeat the comparison areas, which a likelihood would count several "
+                "times. Ask for designs ('did', 'synth') for the stayers."
+            )
+        chosen = tuple(d for d in chosen if d != "bayes")
+        notes.append(
+            "The Bayesian design was skipped: it does not support population = 'stayers' (the "
+            "stayer sub-panels repeat the comparison areas, which its likelihood would count "
+            "several times)."
+        )
     if "bayes" in chosen:
         try:
             import effekt.bayes  # noqa: F401
@@ -126,6 +148,8 @@ def run_study(
                 "(pip install 'effekt[bayes]')."
             )
     sample = build_sample(study, tables)
+    if stayers:
+        build_stayers(study, tables, sample)
     notes.extend(sample.notes)
     label = "+".join(study.treatment.kinds)
     fits: list[DesignFit] = []
@@ -144,11 +168,20 @@ def run_study(
                 tt = truth_table(tables.world, sample, study, outcome)
                 if tt is not None:
                     truths[outcome] = tt
+                elif stayers:
+                    notes.append(
+                        f"The true effect on the stayers is not shown for {outcome}: the "
+                        "simulator keeps stayer effects of share outcomes only, each for the "
+                        "stayers before its kind's own start, which differs from the study's "
+                        "start year in some treated area."
+                    )
         for design in chosen:
             if design == "did":
-                fits.append(fit_did(sample, outcome, settings))
+                fit_d = fit_did_stayers if stayers else fit_did
+                fits.append(fit_d(sample, outcome, settings))
             elif design == "synth":
-                fits.append(fit_synth(sample, outcome, settings))
+                fit_s = fit_synth_stayers if stayers else fit_synth
+                fits.append(fit_s(sample, outcome, settings))
             else:
                 fits.append(fit_bayes(sample, outcome, settings, label))
     if truth_note:

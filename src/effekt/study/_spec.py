@@ -177,8 +177,9 @@ class Study:
     population : {"area", "stayers"}, default "area"
         The estimand's population: everyone living in the area each year, or the
         baseline stayers (residents in the year before treatment who still live
-        there). ``"stayers"`` needs person-level registers, so :meth:`run` needs a
-        simulated :class:`~effekt.simulate.World` (or registers) for it.
+        there). ``"stayers"`` needs indicators over those persons, so :meth:`run`
+        needs a simulated :class:`~effekt.simulate.World` or a ``stayer_year`` table
+        built from registers for it.
     period : tuple of int, optional
         First and last year analysed; default every year in the data.
     title, question : str, optional
@@ -334,12 +335,25 @@ class Study:
         fits :class:`effekt.bayes.HierarchicalDiD` and reports R-hat, ESS and
         divergences. Warnings of the estimators are collected in the result's notes.
 
+        With ``population="stayers"`` each start year ``g`` gets its own sub-panel
+        (its treated areas and the comparison areas, every indicator over the
+        persons resident in the area in ``g - 1``); ``"did"`` fits Callaway &
+        Sant'Anna on each and aggregates the cohorts' ATT(g, t) with cohort-size
+        weights and cluster-summed influence functions, ``"synth"`` fits synthetic
+        DiD per cohort and aggregates as the staggered SDID, and ``"bayes"`` is not
+        supported (skipped with a note).
+
         Parameters
         ----------
         data : effekt.simulate.World or mapping
             A simulated world (the true effect is then attached to every estimate),
-            or ``{"area_year": ..., "interventions": ...[, "areas": ...]}``: tables
-            validated against their schemas. Never modified.
+            or ``{"area_year": ..., "interventions": ...[, "areas": ...][,
+            "stayer_year": ...]}``: tables validated against their schemas. Never
+            modified. ``stayer_year`` (needed for ``population="stayers"``) holds
+            ``area_year`` rows over the baseline stayers with a ``baseline_year``
+            column: ``effekt.registers.area_indicators(registers,
+            population="stayers", baseline_year=b).assign(baseline_year=b)`` stacked
+            over ``b = g - 1`` for every start year ``g``.
         designs : sequence of {"did", "synth", "bayes"}, default all three
             Designs to run. Without PyMC, ``"bayes"`` is skipped with a note, unless
             it is the only design asked for (then it is an error).
@@ -369,11 +383,13 @@ class Study:
         ------
         ParameterError
             Unknown design, invalid settings, data that are neither a World nor a
-            mapping of tables, ``population="stayers"`` on tables without registers.
+            mapping of tables, ``population="stayers"`` on tables without a
+            ``stayer_year`` table or with ``designs=("bayes",)``.
         DataError
             Tables violating their schemas; an outcome, intervention kind, funder or
             round absent from the data (the message lists what is present); a period
-            outside the data.
+            outside the data; a ``stayer_year`` table without a baseline year
+            the study needs, or with gaps.
         IdentificationError
             No treated area, or an empty comparison group.
         OptionalDependencyError

@@ -108,8 +108,13 @@ def narrative(result: StudyResult, language: str) -> str:
             "hele områdets befolkning hvert år, så effekten omfatter ændringer i, hvem der bor "
             "i områderne (til- og fraflytning)"
             if s.population == "area"
-            else "blivere: de beboere, der boede i området året før indsatsen og er blevet "
-            "boende, så til- og fraflytning påvirker ikke effekten"
+            else "de faste beboere (blivere): de personer, der boede i et behandlet område året "
+            "før indsatsen startede dér, og som stadig bor i området i det år, der måles (hver "
+            "indikator i sin egen aldersgruppe blandt dem, fx de 15-24-årige blivere for "
+            "NEET-andelen). Tilflyttere indgår ikke, så spørgsmålet er, om de beboere, der "
+            "boede der i forvejen, fik det bedre, og ikke om områdets tal blev bedre, fordi "
+            "beboersammensætningen ændrede sig. Sammenligningsområdernes tal er opgjort over "
+            "deres egne beboere i det samme basisår (ét delpanel pr. startår, stablet)"
         )
         paras.append(
             f"Spørgsmålet er, hvordan udfaldet ændrer sig, når områderne får {what}. "
@@ -135,8 +140,13 @@ def narrative(result: StudyResult, language: str) -> str:
             "the area population: everyone living in the areas each year, so the effect "
             "includes changes in who lives there (in- and out-movers)"
             if s.population == "area"
-            else "baseline stayers: residents in the year before treatment who stayed, so "
-            "moves in and out do not enter the effect"
+            else "the baseline stayers: the persons living in a treated area in the year before "
+            "its treatment started who still live there in the year measured (each indicator "
+            "over its own age band among them, e.g. the stayers aged 15-24 for the NEET "
+            "share). In-movers do not enter it, so the question is whether the residents who "
+            "were there before did better, not whether the area's figures improved because "
+            "its population changed. The comparison areas' figures are computed over their own "
+            "residents of the same baseline year (one sub-panel per start year, stacked)"
         )
         paras.append(
             f"The question is how the outcome changes when areas get {what}. "
@@ -208,7 +218,17 @@ def narrative(result: StudyResult, language: str) -> str:
             text += (" Vær varsom: " if da else " Caution: ") + listed + "."
         paras.append(text)
     used = list(dict.fromkeys(overall["design"]))
-    paras.append(" ".join(ASSUMPTIONS[language][d] for d in used))
+    assumptions = " ".join(ASSUMPTIONS[language][d] for d in used)
+    if s.population == "stayers":
+        assumptions += (
+            " For blivere gælder antagelserne de faste beboeres udfald: i årene før starten er "
+            "det de personer, der boede i området dengang og stadig boede der i basisåret."
+            if da
+            else " For the stayers the assumptions concern the stayers' outcomes: in the years "
+            "before the start these are the persons who lived in the area then and were still "
+            "there in the baseline year."
+        )
+    paras.append(assumptions)
     if len(used) > 1:
         paras.append(
             "Designene hviler på forskellige antagelser. Hvis de er enige, er konklusionen "
