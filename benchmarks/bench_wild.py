@@ -15,6 +15,10 @@ Cases (each contender in its own process; times cover the inference call only):
 4. Scaling with n_jobs = 1 and 2 on case 1 (identical p-values required).
 5. Scaling with n_jobs = 1 and 2 on the Callaway-Sant'Anna multiplier bootstrap (mpdta, DR,
    999 draws) and on the synthetic-control placebo loop (Prop 99, 38 placebo fits).
+6. Two-way clustering (county x year, CGM variance), WCR with Webb weights drawn by county
+   (G_b = 500), B = 9,999, on the explicit dummy design (N = 2,500, K = 505). effekt only:
+   pyfixest 0.60 raises NotImplementedError for multiway clustering and wildboottest 0.3.2
+   bootstraps a one-way variance only (see tests/reference/did/generate_wild_twoway.py).
 
 The peer needs its own virtualenv (see tests/reference/did/README.md); without
 ``--peer-python`` (or if it does not exist) the peer rows are skipped with a note.
@@ -102,6 +106,24 @@ fit = ek.synth.SyntheticControl(treated="California", treatment_time=1989,
 t0 = time.perf_counter()
 placebo = fit.placebo("space", n_jobs={n_jobs})
 report(seconds=time.perf_counter() - t0, p_value=float(placebo.p_value))
+"""
+
+EFFEKT_TWOWAY = """
+import numpy as np, pandas as pd, effekt as ek
+from effekt.did.wild import WildClusterBootstrap, wild_test
+ek.set_options(progress=False)
+df = ek.datasets.load_dataset("mpdta")
+post = ((df["first.treat"] > 0) & (df["year"] >= df["first.treat"])).to_numpy(float)
+dummies = pd.get_dummies(df[["countyreal", "year"]].astype(str), drop_first=True, dtype=float)
+x = np.column_stack([post, np.ones(len(df)), dummies.to_numpy()])
+groups = np.column_stack([df["countyreal"].to_numpy(), df["year"].to_numpy()])
+restriction = np.zeros(x.shape[1]); restriction[0] = 1.0
+n, k = x.shape
+boot = WildClusterBootstrap(reps={reps}, weights="webb", seed=1, bootcluster="max")
+t0 = time.perf_counter()
+test = wild_test(x, df["lemp"].to_numpy(float), groups, restriction, 0.0, boot, level=0.95,
+                 scale=(n - 1) / (n - k), ci=False)
+report(seconds=time.perf_counter() - t0, p_value=test.p_value)
 """
 
 
@@ -192,6 +214,17 @@ def main() -> None:
                     r.error or ("identical across n_jobs" if same else "DIFFERS"),
                 ]
             )
+    tw = run("effekt", EFFEKT_TWOWAY.format(reps=reps))
+    rows.append(
+        [
+            "6 two-way county x year",
+            "effekt",
+            tw.values and tw.values["seconds"],
+            tw.values and tw.values["p_value"],
+            tw.values and tw.values["peak_rss_mb"],
+            tw.error or "no peer bootstraps a two-way variance",
+        ]
+    )
     print(f"Wild cluster bootstrap and randomization inference, B = {reps}")
     print(table(rows, ["case", "contender", "seconds", "p-value", "peak RSS MB", "note"]))
 

@@ -26,6 +26,7 @@ from effekt.simulate._effects import (
     Effect,
     default_effects,
 )
+from effekt.simulate.monte_carlo import MonteCarloResult, monte_carlo
 from effekt.simulate.truth import Truth
 from effekt.simulate.world import World, denmark
 
@@ -34,8 +35,10 @@ __all__ = [
     "KERNEDRIFT_KINDS",
     "KINDS",
     "Effect",
+    "MonteCarloResult",
     "Truth",
     "World",
     "default_effects",
     "denmark",
+    "monte_carlo",
 ]
