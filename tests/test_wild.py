@@ -160,12 +160,13 @@ def test_wild_test_errors(mpdta_panel, mpdta):
         res.wild_test("treat")
     with pytest.warns(ek.AssumptionWarning):
         two_way = ek.did.TwoWayFE(cluster=("unit", "time")).fit(mpdta_panel)
-    with pytest.raises(ek.ParameterError, match="one-way clustering only"):
-        two_way.wild_test("treated")
-    with pytest.raises(ek.ParameterError, match="one-way clustering only"):
-        ek.did.TwoWayFE(cluster=("unit", "time"), bootstrap=ek.did.WildClusterBootstrap()).fit(
-            mpdta_panel
-        )
+    # two-way: weights drawn by year (bootcluster "min") or by county ("max"); the observed
+    # t statistic is the model's two-way one either way
+    by_year = two_way.wild_test("treated", ci=False)
+    assert by_year.cluster_counts[:2] == (500, 5)
+    boot = ek.did.WildClusterBootstrap(bootcluster="max", reps=999)
+    by_county = two_way.wild_test("treated", bootstrap=boot, ci=False)
+    assert by_county.t_stat == pytest.approx(by_year.t_stat, rel=1e-10)
     weighted = ek.Panel.from_frame(
         mpdta.assign(w=1.0),
         unit="countyreal",

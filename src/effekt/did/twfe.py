@@ -26,7 +26,7 @@ from scipy import stats
 from effekt._arrays import group_sum
 from effekt.did._common import fixest_k_fe
 from effekt.did._plots import event_plot
-from effekt.did.wild import WildClusterBootstrap, WildTest, wild_test
+from effekt.did.wild import WildClusterBootstrap, WildTest, two_way_codes, wild_test
 from effekt.errors import (
     AssumptionWarning,
     IdentificationError,
@@ -75,7 +75,8 @@ class TwoWayFE(Estimator):
     bootstrap : WildClusterBootstrap, optional
         Replace the t(G-1) p-values and intervals by a wild cluster bootstrap
         (restricted, Roodman et al. 2019) for each coefficient: the inference to
-        use with few clusters. Standard errors stay CRV1. One-way clustering only.
+        use with few clusters. Standard errors stay CRV1. With two-way clustering the
+        weights are drawn at the level of ``bootstrap.bootcluster``.
 
     References
     ----------
@@ -180,19 +181,19 @@ class TwoWayFE(Estimator):
         cov = pd.DataFrame(v0 * factor, index=exog.columns, columns=exog.columns)
         tests: dict[str, WildTest] = {}
         if self.bootstrap is not None:
-            x, y = _bootstrap_design(panel, exog, clusters)
+            x, y, wild_clusters = _bootstrap_design(panel, exog, clusters, self.bootstrap)
             for j, name in enumerate(exog.columns):
                 restriction = np.zeros(x.shape[1])
                 restriction[j] = 1.0
                 tests[name] = wild_test(
                     x,
                     y,
-                    clusters[:, 0],
+                    wild_clusters,
                     restriction,
                     0.0,
                     self.bootstrap,
                     level=level,
-                    scale=factor,
+                    scale=_wild_scale(factor, g_min, clusters),
                 )
         elif g_min < _FEW_CLUSTERS:
             warnings.warn(
@@ -379,34 +380,37 @@ def _panel_ols(panel: Panel, exog: pd.DataFrame, clusters: np.ndarray) -> tuple[
 
 
 def _bootstrap_design(
-    panel: Panel, exog: pd.DataFrame, clusters: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Regressors and outcome for the wild bootstrap (one-way clustering only).
+    panel: Panel, exog: pd.DataFrame, clusters: np.ndarray, bootstrap: WildClusterBootstrap
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Regressors, outcome and cluster codes for the wild bootstrap.
 
-    The fixed effect nested in the clusters is projected out (within transformation);
-    the other enters as dummies after the model's regressors. This keeps the
-    bootstrap identical to one on the full dummy design (Roodman et al. 2019, sec. 4.4;
-    what wildboottest and pyfixest compute), which projecting out both effects is not
-    when one of them cuts across clusters.
+    The fixed effect nested in the clusters whose scores get the bootstrap weights
+    (with two-way clustering: the bootcluster) is projected out (within
+    transformation); the other enters as dummies after the model's regressors. This
+    keeps the bootstrap identical to one on the full dummy design (Roodman et al.
+    2019, sec. 4.4; what wildboottest and pyfixest compute), which projecting out
+    both effects is not when one of them cuts across clusters.
     """
-    if clusters.shape[1] != 1:
-        raise ParameterError(
-            "The wild cluster bootstrap of TwoWayFE supports one-way clustering only; this "
-            "model is clustered two ways. Choose one clustering dimension."
-        )
+    if clusters.shape[1] == 2:
+        dims, _, boot_dim = two_way_codes(clusters, bootstrap.bootcluster)
+        drawn = dims[boot_dim]
+        wild_clusters = clusters
+    else:
+        drawn = wild_clusters = clusters[:, 0]
     data = panel._data
     if panel.weights is not None:
         raise ParameterError(
             "TwoWayFE's wild cluster bootstrap does not support weights yet; fit without "
             "'weights' in the panel or without the bootstrap."
         )
-    cluster = pd.Series(clusters[:, 0], index=data.index)
+    cluster = pd.Series(drawn, index=data.index)
     nested = [c for c in (panel.unit, panel.time) if cluster.groupby(data[c]).nunique().max() == 1]
     if not nested:
         raise ParameterError(
             "The wild cluster bootstrap needs clusters that contain whole units (e.g. areas "
             "nested in kommuner) or whole periods; these clusters cut across both. Cluster "
-            "on the unit or on a level above it."
+            "on the unit or on a level above it (with two-way clustering: choose the "
+            "bootcluster of WildClusterBootstrap accordingly)."
         )
     absorbed = nested[0]
     other = panel.time if absorbed == panel.unit else panel.unit
@@ -419,7 +423,13 @@ def _bootstrap_design(
     def within(values: np.ndarray) -> np.ndarray:
         return values - (group_sum(codes, values, counts.size) / counts[:, None])[codes]
 
-    return within(x), within(y[:, None])[:, 0]
+    return within(x), within(y[:, None])[:, 0], wild_clusters
+
+
+def _wild_scale(factor: float, g_min: int, clusters: np.ndarray) -> float:
+    """The CRV1 factor G/(G-1) (N-1)/(N-K) for one-way clustering; without G/(G-1) for
+    two-way, where the bootstrap applies each variance term's own cluster factor."""
+    return factor if clusters.shape[1] == 1 else factor * (g_min - 1) / g_min
 
 
 def _describe_wild(test: WildTest) -> str:
@@ -570,18 +580,20 @@ class TwoWayFEResult(Result):
                 f"terms are {list(self.params.index)}."
             )
         panel, exog, clusters, scale = self._inputs
-        x, y = _bootstrap_design(panel, exog, clusters)
+        bootstrap = bootstrap or WildClusterBootstrap()
+        x, y, wild_clusters = _bootstrap_design(panel, exog, clusters, bootstrap)
         restriction = np.zeros(x.shape[1])
         restriction[: len(self.params)] = [weights.get(t, 0.0) for t in self.params.index]
+        g_min = int(min(len(np.unique(c)) for c in clusters.T))
         return wild_test(
             x,
             y,
-            clusters[:, 0],
+            wild_clusters,
             restriction,
             float(value),
-            bootstrap or WildClusterBootstrap(),
+            bootstrap,
             level=self.level,
-            scale=scale,
+            scale=_wild_scale(scale, g_min, clusters),
             ci=ci,
         )
 

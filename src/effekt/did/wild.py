@@ -436,6 +436,43 @@ def _replicate(kernel: Any, n_boot: int, config: WildClusterBootstrap) -> tuple[
     return parts, False
 
 
+def two_way_codes(
+    clusters: np.ndarray, bootcluster: str | int
+) -> tuple[list[np.ndarray], list[int], int]:
+    """Codes 0..G-1 of both clustering dimensions and their intersection, and which is drawn.
+
+    Parameters
+    ----------
+    clusters : ndarray (N, 2)
+        Integer cluster codes, one column per dimension.
+    bootcluster : {"min", "max", "intersection", 0, 1}
+        As :class:`WildClusterBootstrap`.
+
+    Returns
+    -------
+    codes : list of three ndarray
+        Dimension 1, dimension 2, their intersection.
+    counts : list of three int
+        Clusters in each.
+    boot_dim : int
+        Index into ``codes`` of the dimension whose clusters get the bootstrap weights.
+    """
+    first = np.unique(clusters[:, 0], return_inverse=True)[1]
+    second = np.unique(clusters[:, 1], return_inverse=True)[1]
+    both = np.unique(first * (int(second.max()) + 1) + second, return_inverse=True)[1]
+    codes = [first, second, both]
+    counts = [int(c.max()) + 1 for c in codes]
+    if bootcluster == "intersection":
+        boot_dim = 2
+    elif bootcluster in (0, 1):
+        boot_dim = int(bootcluster)
+    elif bootcluster == "min":
+        boot_dim = int(counts[1] < counts[0])
+    else:
+        boot_dim = int(counts[1] > counts[0])
+    return codes, counts, boot_dim
+
+
 def _two_way(
     x: np.ndarray,
     y: np.ndarray,
@@ -449,12 +486,7 @@ def _two_way(
     ci: bool,
 ) -> WildTest:
     """Wild cluster bootstrap with the two-way CGM variance (see the module notes)."""
-    # dimensions 1, 2 and their intersection; codes renumbered 0..G-1
-    first = np.unique(clusters[:, 0], return_inverse=True)[1]
-    second = np.unique(clusters[:, 1], return_inverse=True)[1]
-    both = np.unique(first * (int(second.max()) + 1) + second, return_inverse=True)[1]
-    codes = [first, second, both]
-    counts = [int(c.max()) + 1 for c in codes]
+    codes, counts, boot_dim = two_way_codes(clusters, config.bootcluster)
     if min(counts[:2]) < 2:
         raise IdentificationError(
             f"Two-way clustering needs at least two clusters in each dimension; the dimensions "
@@ -467,14 +499,6 @@ def _two_way(
         factors = [g_min / (g_min - 1)] * 3
     # V = m1 V1 + m2 V2 - m12 V12 (Cameron, Gelbach & Miller 2011)
     term_weights = [scale * factors[0], scale * factors[1], -scale * factors[2]]
-    if config.bootcluster == "intersection":
-        boot_dim = 2
-    elif config.bootcluster in (0, 1):
-        boot_dim = int(config.bootcluster)
-    elif config.bootcluster == "min":
-        boot_dim = int(counts[1] < counts[0])
-    else:
-        boot_dim = int(counts[1] > counts[0])
     boot, n_boot = codes[boot_dim], counts[boot_dim]
     if n_boot > _MAX_BOOTCLUSTERS_TWO_WAY:
         raise ParameterError(
