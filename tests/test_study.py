@@ -342,6 +342,7 @@ def test_diagnostics_frame(result):
         "pre_rmspe",
         "placebo_p",
         "designs_agree",
+        "cooccurring_share",
     }
     assert set(d["flag"]) <= {"pass", "caution", "not available"}
     assert d["reason"].str.len().gt(10).all()
@@ -531,3 +532,159 @@ def test_excel_without_openpyxl(result, tmp_path, monkeypatch):
 def test_report_format_is_checked(result, tmp_path):
     with pytest.raises(ek.ParameterError, match="'format'"):
         result.to_report(tmp_path / "r.pdf", format="pdf")
+
+
+# ------------------------------------------------------------- co-occurring interventions
+def _co_tables(kommune_fritidsjob: bool, extra: bool = True) -> dict[str, pd.DataFrame]:
+    """Eight areas, 2010-2018, every one but a8 with an LBF plan; hand-placed other efforts.
+
+    Treated (youth effort on top of the plan): a1 (2013), a2 (2014), a3 (2015), a4 (2014).
+    Comparison: a5, a6, a7 (plan, no youth effort). a8 has no plan, so it is not in the
+    sample. With ``extra`` the other efforts near a treated start (within one year) are:
+    a1 fritidsjob 2012 (lag -1), a2 a second plan 2014 (lag 0), a4 kommune-wide
+    fremskudt_beskaeftigelse 2015 in kommune 147 (lag +1). Not counted by construction:
+    a3's second plan 2014 (the base kind before the start), a3's fritidsjob 2017 (lag +2),
+    a3's lommepengeprojekt 2016 (a treatment kind), a7's fritidsjob (a comparison area),
+    a8's fritidsjob (not in the sample). ``kommune_fritidsjob`` adds fritidsjob for all of
+    kommune 101 from 2014, which reaches a1 (lag +1), a2 (0), a3 (-1) and a7.
+    """
+    ids = [f"a{i}" for i in range(1, 9)]
+    kom = {"a1": 101, "a2": 101, "a3": 101, "a4": 147, "a5": 147, "a6": 147, "a7": 101}
+    kom["a8"] = 147
+    years = list(range(2010, 2019))
+    rng = np.random.default_rng(7)
+    ay = pd.DataFrame(
+        {
+            "area_id": np.repeat(ids, len(years)),
+            "year": np.tile(years, len(ids)),
+            "kommune_code": np.repeat([kom[a] for a in ids], len(years)),
+            "neet_share": rng.uniform(0.1, 0.2, len(ids) * len(years)),
+            "pop_15_24": 200,
+        }
+    )
+    spells = [  # (area_id or None, kommune, scope, kind, start)
+        *[(a, kom[a], "area", "lbf_helhedsplan", 2011) for a in ("a1", "a2", "a4", "a5", "a7")],
+        ("a3", 101, "area", "lbf_helhedsplan", 2010),
+        ("a6", 147, "area", "lbf_helhedsplan", 2012),
+        ("a1", 101, "area", "ungdomscafe", 2013),
+        ("a2", 101, "area", "lommepengeprojekt", 2014),
+        ("a3", 101, "area", "ungdomscafe", 2015),
+        ("a4", 147, "area", "ungdomscafe", 2014),
+        ("a3", 101, "area", "lbf_helhedsplan", 2014),
+        ("a3", 101, "area", "fritidsjob", 2017),
+        ("a3", 101, "area", "lommepengeprojekt", 2016),
+        ("a7", 101, "area", "fritidsjob", 2013),
+        ("a8", 147, "area", "ungdomscafe", 2013),
+        ("a8", 147, "area", "fritidsjob", 2013),
+    ]
+    if extra:
+        spells += [
+            ("a1", 101, "area", "fritidsjob", 2012),
+            ("a2", 101, "area", "lbf_helhedsplan", 2014),
+            (None, 147, "kommune", "fremskudt_beskaeftigelse", 2015),
+        ]
+    if kommune_fritidsjob:
+        spells.append((None, 101, "kommune", "fritidsjob", 2014))
+    iv = pd.DataFrame(spells, columns=["area_id", "kommune_code", "scope", "kind", "start_year"])
+    iv.insert(0, "intervention_id", [f"iv{i}" for i in range(len(iv))])
+    iv["funder"] = np.where(iv["kind"] == "lbf_helhedsplan", "lbf", "kommune")
+    return {"area_year": ay, "interventions": iv}
+
+
+def _co_sample(tables):
+    from effekt.study._data import as_tables, build_sample
+
+    study = Study.from_dict({**load_study(FLAGSHIP).to_dict(), "period": [2010, 2018]})
+    return build_sample(study, as_tables(tables))
+
+
+def test_co_starts_are_counted_as_by_hand():
+    from effekt.study._designs import cooccurring_diagnostic
+
+    sample = _co_sample(_co_tables(kommune_fritidsjob=False))
+    assert sorted(sample.treated) == ["a1", "a2", "a3", "a4"]
+    got = sample.co_starts[["area_id", "kind", "lag"]].values.tolist()
+    assert got == [
+        ["a1", "fritidsjob", -1],
+        ["a2", "lbf_helhedsplan", 0],
+        ["a4", "fremskudt_beskaeftigelse", 1],
+    ]
+    row = cooccurring_diagnostic(sample, "neet_share")
+    # a1, a2 and a4 of the 4 treated areas: 3 / 4
+    assert row["design"] == "all" and row["diagnostic"] == "cooccurring_share"
+    assert row["value"] == pytest.approx(0.75)
+    assert row["flag"] == "caution"
+    # one area each: ties listed by name
+    assert "3 of 4 treated areas (75%)" in row["reason"]
+    listed = "fremskudt_beskaeftigelse (1 area), fritidsjob (1 area), lbf_helhedsplan (1 area)"
+    assert listed in row["reason"]
+
+
+def test_kommune_wide_efforts_reach_every_treated_area_of_the_kommune():
+    from effekt.study._designs import cooccurring_diagnostic
+
+    sample = _co_sample(_co_tables(kommune_fritidsjob=True))
+    row = cooccurring_diagnostic(sample, "neet_share")
+    # fritidsjob in kommune 101 from 2014 adds a3 (lag -1): all 4 treated areas
+    assert row["value"] == pytest.approx(1.0)
+    # fritidsjob: a1 (two spells, one area), a2, a3 -> 3 areas; the others 1 each
+    assert "most often fritidsjob (3 areas), fremskudt_beskaeftigelse (1 area)" in row["reason"]
+
+
+def test_a_quarter_of_the_treated_areas_still_passes():
+    from effekt.study._designs import cooccurring_diagnostic
+
+    tables = _co_tables(kommune_fritidsjob=False, extra=False)
+    first = tables["interventions"].iloc[[0]]
+    extra = first.assign(intervention_id="x", kind="fritidsjob", funder="kommune", start_year=2012)
+    tables["interventions"] = pd.concat([tables["interventions"], extra], ignore_index=True)
+    row = cooccurring_diagnostic(_co_sample(tables), "neet_share")
+    assert row["value"] == pytest.approx(0.25) and row["flag"] == "pass"  # 1 of 4
+    none = cooccurring_diagnostic(
+        _co_sample(_co_tables(kommune_fritidsjob=False, extra=False)), "neet_share"
+    )
+    assert none["value"] == 0.0 and none["flag"] == "pass"
+    assert none["reason"].startswith("0 of 4 treated areas (0%)")
+
+
+@pytest.fixture(scope="module")
+def co_result():
+    study = Study.from_dict({**load_study(FLAGSHIP).to_dict(), "period": [2010, 2018]})
+    return study.run(_co_tables(kommune_fritidsjob=True), designs=("did",), event_window=(-2, 2))
+
+
+def test_cooccurring_share_is_a_study_diagnostic_and_the_narrative_says_so(co_result):
+    d = co_result.diagnostics.set_index("diagnostic").loc["cooccurring_share"]
+    assert d["design"] == "all" and d["value"] == pytest.approx(1.0) and d["flag"] == "caution"
+    # a1: two fritidsjob spells; a2: second plan and fritidsjob; a3: fritidsjob; a4: fremskudt
+    assert len(co_result.co_starts) == 6
+    en = co_result.narrative("en")
+    assert "in 4 of the 4 treated areas (100%) another intervention started" in en
+    assert "most often leisure-job help in 3 areas" in en
+    assert "a new LBF helhedsplan in 1" in en and "estimate the bundle" not in en
+    assert "they measure the effect of the bundle of efforts" in en
+    da = co_result.narrative("da")
+    assert "I 4 af de 4 behandlede områder (100 %) startede en anden indsats" in da
+    assert "oftest fritidsjobindsatser i 3 områder" in da
+    assert "en ny boligsocial helhedsplan (LBF) i 1" in da
+    assert "effekten af hele pakken af indsatser" in da
+
+
+def test_narrative_is_silent_on_co_starts_when_they_are_rare(result):
+    assert result.diagnostics.set_index("diagnostic").loc["cooccurring_share", "flag"] == "pass"
+    assert "another intervention started" not in result.narrative("en")
+    assert "startede en anden indsats" not in result.narrative("da")
+
+
+def test_narrative_names_a_study_level_caution_without_a_design(world, plan_study):
+    # designs_agree (design "all") in caution: the narrative says so without a design name
+    res = _run(plan_study, world, designs=("synth",))
+    diag = res.diagnostics
+    diag.loc[diag["diagnostic"] == "pre_rmspe", ["design", "diagnostic", "flag"]] = [
+        "all",
+        "designs_agree",
+        "caution",
+    ]
+    object.__setattr__(res, "_diagnostics", diag)  # a private copy of this test's result
+    assert "Caution: the designs disagree." in res.narrative("en")
+    assert "Vær varsom: designene er uenige." in res.narrative("da")

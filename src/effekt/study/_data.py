@@ -44,6 +44,8 @@ class Sample:
     # cohort's treated areas and its comparison areas, with indicators over the persons
     # resident in g - 1 (column baseline_year); first_treated as in frame
     stayers: pd.DataFrame | None = None
+    # spells of other kinds starting near a treated area's start (see co_starts)
+    co_starts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def as_tables(data: Any) -> Tables:
@@ -127,6 +129,68 @@ def _first_starts(iv: pd.DataFrame, areas: pd.DataFrame) -> pd.Series:
     both = pd.concat([own, wide], ignore_index=True)
     first = both.groupby("area_id")["start_year"].min()
     return first.reindex(areas["area_id"]).astype("Float64")
+
+
+#: Years either side of a treated area's start within which another intervention's start
+#: counts as co-occurring: the designs' base period is the year before the start, and
+#: effects build up over the first years, so a start in g - 1, g or g + 1 lands in the
+#: same before/after contrast as the treatment's own.
+CO_START_WINDOW = 1
+
+
+def co_starts(
+    iv: pd.DataFrame,
+    areas: pd.DataFrame,
+    cohorts: pd.Series,
+    kinds: tuple[str, ...],
+    base: str | None,
+) -> pd.DataFrame:
+    """Spells of other kinds that start within ``CO_START_WINDOW`` years of a treated start.
+
+    Parameters
+    ----------
+    iv : DataFrame
+        The interventions table (``area_id`` missing for kommune-wide spells).
+    areas : DataFrame
+        ``area_id`` and ``kommune_code`` of the areas (a kommune-wide spell reaches
+        every area of its kommune).
+    cohorts : Series
+        Treatment start year, indexed by the treated areas' ids.
+    kinds : tuple of str
+        The treatment's kinds (never co-occurring: they are the treatment).
+    base : str or None
+        The base kind; a spell of it co-occurs only if it starts in the treatment's
+        start year or the year after, since the treated areas have the base by
+        design before or when the treatment starts, but a plan starting with (or
+        just after) the treatment puts its own start into the treatment's contrast.
+
+    Returns
+    -------
+    DataFrame
+        ``area_id, kind, start_year, treatment_start, lag`` (``lag`` = spell start
+        minus treatment start), one row per co-occurring spell and treated area,
+        sorted by area, kind and start year.
+    """
+    other = iv[~iv["kind"].isin(kinds)]
+    own = other[other["area_id"].notna()][["area_id", "kind", "start_year"]]
+    wide = other[other["area_id"].isna()][["kommune_code", "kind", "start_year"]].merge(
+        areas[["area_id", "kommune_code"]], on="kommune_code"
+    )[["area_id", "kind", "start_year"]]
+    both = pd.concat([own, wide], ignore_index=True)
+    both = both.assign(
+        area_id=both["area_id"].astype(str),
+        kind=both["kind"].astype(str),
+        start_year=both["start_year"].astype(np.int64),
+    )
+    g = both["area_id"].map(cohorts.rename(index=str))
+    both = both.assign(treatment_start=g)[g.notna().to_numpy()]
+    both["treatment_start"] = both["treatment_start"].astype(np.int64)
+    both["lag"] = both["start_year"] - both["treatment_start"]
+    near = both["lag"].abs() <= CO_START_WINDOW
+    if base is not None:
+        near &= (both["kind"] != base) | (both["lag"] >= 0)
+    out = both[near.to_numpy()].sort_values(["area_id", "kind", "start_year"], kind="stable")
+    return out.reset_index(drop=True)
 
 
 def _kind_check(kind: str, present: list[str], key: str) -> None:
@@ -249,6 +313,8 @@ def build_sample(study: Study, tables: Tables) -> Sample:
             + (" ..." if len(dropped) > 5 else "")
             + "."
         )
+    treated_cohorts = cohorts[treated_mask].astype(int)
+    near = co_starts(iv, area_tab, treated_cohorts, tr.kinds, tr.base)
     sel = ay[ay["area_id"].isin(cohorts.index[keep])]
     cols = ["area_id", "year", "kommune_code"]
     frame = sel[cols].copy()
@@ -262,11 +328,12 @@ def build_sample(study: Study, tables: Tables) -> Sample:
         frame=frame.reset_index(drop=True),
         treated=[str(a) for a in treated],
         comparison=[str(a) for a in never_ids],
-        cohorts=cohorts[treated_mask].astype(int),
+        cohorts=treated_cohorts,
         counts=counts,
         notes=notes,
         dropped=pd.DataFrame(dropped, columns=["area_id", "reason"]),
         years=(int(first), int(last)),
+        co_starts=near,
     )
 
 

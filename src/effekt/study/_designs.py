@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from effekt.errors import EffektError, EffektWarning
-from effekt.study._data import Sample
+from effekt.study._data import CO_START_WINDOW, Sample
 
 DESIGNS = ("did", "synth", "bayes")
 
@@ -33,6 +33,14 @@ BREAKDOWN_MIN = 1.0
 #: Convergence thresholds of Vehtari et al. (2021).
 RHAT_MAX = 1.01
 ESS_MIN = 400.0
+#: Share of treated areas where another intervention starts near the treatment (within
+#: CO_START_WINDOW years) above which the study gets a caution flag. In those areas the
+#: designs, which see only the treatment's timing, estimate the bundle, so the overall
+#: estimate carries about this share times the co-starting efforts' own effect. Above a
+#: quarter, a co-starting effort as effective as the treatment would move the estimate by
+#: more than a quarter of the treatment's effect: as large as the sampling noise of a
+#: typical kernedrift study, and too much to leave unsaid.
+COOCCURRING_MAX = 0.25
 
 
 @dataclass
@@ -137,6 +145,39 @@ def _panel(frame: pd.DataFrame, outcome: str, cluster: str | None) -> Any:
         never_treated=0,
         cluster=cluster,
     )
+
+
+# ------------------------------------------------------------------------- study-level
+def cooccurring_diagnostic(sample: Sample, outcome: str) -> dict[str, Any]:
+    """Share of treated areas where another intervention starts near the treatment.
+
+    Counted from ``sample.co_starts`` (:func:`effekt.study._data.co_starts`): a treated
+    area counts once however many other spells start near its treatment start.
+    """
+    n = len(sample.treated)
+    near = sample.co_starts
+    hit = near[near["area_id"].isin(sample.treated)] if len(near) else near
+    n_hit = int(hit["area_id"].nunique()) if len(hit) else 0
+    share = n_hit / n
+    reason = (
+        f"{n_hit} of {n} treated areas ({share:.0%}) see another intervention start within "
+        f"±{CO_START_WINDOW} year of their treatment start"
+    )
+    if n_hit:
+        by_kind = top_co_kinds(hit)
+        reason += (
+            ", most often "
+            + ", ".join(f"{k} ({c} area{'s' if c > 1 else ''})" for k, c in by_kind[:3])
+            + "; there the designs estimate the bundle"
+        )
+    return _diag("all", outcome, "cooccurring_share", share, share <= COOCCURRING_MAX, reason)
+
+
+def top_co_kinds(co_starts: pd.DataFrame) -> list[tuple[str, int]]:
+    """Co-starting kinds by the number of treated areas they co-start in (most first)."""
+    counts = co_starts.drop_duplicates(["area_id", "kind"])["kind"].value_counts()
+    order = sorted(counts.items(), key=lambda kc: (-kc[1], kc[0]))  # ties: by name
+    return [(str(k), int(c)) for k, c in order]
 
 
 # ------------------------------------------------------------------------------ DiD

@@ -82,8 +82,9 @@ class StudyResult(Result):
         self._fits = fits
         self._truths = truths
         self._bases = bases
+        self._co_starts = sample.co_starts
         self._table = self._build_table()
-        self._diagnostics = self._build_diagnostics()
+        self._diagnostics = self._build_diagnostics(sample)
         dropped = sample.dropped
         self.ledger = Ledger.empty().extend(
             pd.DataFrame(
@@ -155,9 +156,12 @@ class StudyResult(Result):
             )
         return pd.concat(parts, ignore_index=True)
 
-    def _build_diagnostics(self) -> pd.DataFrame:
+    def _build_diagnostics(self, sample: Sample) -> pd.DataFrame:
+        from effekt.study._designs import cooccurring_diagnostic
+
         rows = [r for f in self._fits for r in f.diagnostics]
         for outcome in self.study.outcomes:
+            rows.append(cooccurring_diagnostic(sample, outcome))
             o = self.overall_rows(outcome)
             o = o[o["ci_lower"].notna()]
             if len(o) < 2:
@@ -216,10 +220,28 @@ class StudyResult(Result):
         constant; caution above the donors' year-to-year noise) and ``placebo_p``
         (rank p-value; caution if too few draws to reach 5 %). ``bayes``:
         ``rhat_max`` (caution above 1.01), ``ess_min`` (bulk ESS, caution below 400),
-        ``divergences``. ``all``: ``designs_agree`` (overall intervals overlap).
+        ``divergences``. ``all``: ``designs_agree`` (overall intervals overlap) and
+        ``cooccurring_share`` (the share of treated areas where an intervention of
+        another kind starts within a year of the treatment's start, in the area or
+        kommune-wide; a base-kind plan counts only if it starts in the treatment's
+        start year or the year after; caution above 0.25: there the designs estimate
+        the bundle; see :attr:`co_starts`).
         ``flag`` is ``"pass"``, ``"caution"`` or ``"not available"``.
         """
         return self._diagnostics.copy()
+
+    @property
+    def co_starts(self) -> pd.DataFrame:
+        """The other interventions that start near a treated area's start.
+
+        One row per spell and treated area: ``area_id, kind, start_year,
+        treatment_start, lag`` (``lag`` = ``start_year - treatment_start``, between
+        -1 and 1). Kinds of the treatment never appear; the base kind appears only
+        with ``lag`` 0 or 1. The diagnostic ``cooccurring_share`` counts the treated
+        areas in it. A list of areas: like the interventions table itself, check it
+        before publishing it.
+        """
+        return self._co_starts.copy()
 
     def disclosed_frame(self, *, language: str | None = None) -> pd.DataFrame:
         """:meth:`to_frame` after disclosure control, ready to leave the research server.

@@ -11,6 +11,7 @@ import pandas as pd
 
 from effekt.errors import OptionalDependencyError, ParameterError, check_choice, invalid_parameter
 from effekt.options import resolve_level
+from effekt.parallel import _progress
 from effekt.study._data import Sample, as_tables, build_sample, build_stayers, truth_table
 from effekt.study._designs import (
     DESIGNS,
@@ -175,15 +176,27 @@ def run_study(
                         "stayers before its kind's own start, which differs from the study's "
                         "start year in some treated area."
                     )
-        for design in chosen:
-            if design == "did":
-                fit_d = fit_did_stayers if stayers else fit_did
-                fits.append(fit_d(sample, outcome, settings))
-            elif design == "synth":
-                fit_s = fit_synth_stayers if stayers else fit_synth
-                fits.append(fit_s(sample, outcome, settings))
-            else:
-                fits.append(fit_bayes(sample, outcome, settings, label))
+    # one step per (outcome, design); the bar follows effekt.options["progress"] as the
+    # resampling engine's do (the placebo and HonestDiD loops show their own bars inside)
+    bar = _progress(len(study.outcomes) * len(chosen), "effekt study", None)
+    try:
+        for outcome in study.outcomes:
+            for design in chosen:
+                if bar is not None:
+                    bar.set_description(f"{outcome}: {design}")
+                if design == "did":
+                    fit_d = fit_did_stayers if stayers else fit_did
+                    fits.append(fit_d(sample, outcome, settings))
+                elif design == "synth":
+                    fit_s = fit_synth_stayers if stayers else fit_synth
+                    fits.append(fit_s(sample, outcome, settings))
+                else:
+                    fits.append(fit_bayes(sample, outcome, settings, label))
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     if truth_note:
         notes.append(truth_note)
     return StudyResult(

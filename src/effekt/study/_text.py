@@ -209,14 +209,25 @@ def narrative(result: StudyResult, language: str) -> str:
                     if cover
                     else "none of the intervals contains it."
                 )
-        cautions = diag[(diag["outcome"] == outcome) & (diag["flag"] == "caution")]
+        cautions = diag[
+            (diag["outcome"] == outcome)
+            & (diag["flag"] == "caution")
+            & (diag["diagnostic"] != "cooccurring_share")  # its own paragraph, below
+        ]
         if len(cautions):
             listed = "; ".join(
-                f"{DESIGN_NAMES[language][r['design']]}: {_diag_text(r, language)}"
+                (
+                    f"{DESIGN_NAMES[language][r['design']]}: {_diag_text(r, language)}"
+                    if r["design"] in DESIGN_NAMES[language]
+                    else _diag_text(r, language)  # study-level ("all")
+                )
                 for _, r in cautions.iterrows()
             )
             text += (" Vær varsom: " if da else " Caution: ") + listed + "."
         paras.append(text)
+    co = diag[(diag["diagnostic"] == "cooccurring_share") & (diag["flag"] == "caution")]
+    if len(co):
+        paras.append(_cooccurring_text(result, float(co["value"].iloc[0]), kinds, language))
     used = list(dict.fromkeys(overall["design"]))
     assumptions = " ".join(ASSUMPTIONS[language][d] for d in used)
     if s.population == "stayers":
@@ -240,6 +251,50 @@ def narrative(result: StudyResult, language: str) -> str:
             "all hold, and the diagnostics show which one is most in doubt."
         )
     return "\n\n".join(paras)
+
+
+def _cooccurring_text(result: StudyResult, share: float, kinds: str, language: str) -> str:
+    """The caution paragraph when other interventions often start with the treatment."""
+    from effekt.study._data import CO_START_WINDOW
+    from effekt.study._designs import top_co_kinds
+
+    da = language == "da"
+    near = result.co_starts
+    n, n_hit = result.n_treated, int(near["area_id"].nunique())
+    base = result.study.treatment.base
+    parts = []
+    for i, (k, c) in enumerate(top_co_kinds(near)[:3]):
+        name = term(f"kind_{k}", language, k)
+        if k == base:  # a further plan of the base kind, not the one the areas have
+            name = (
+                "en ny " + name.removeprefix("en ")
+                if da
+                else "a new " + name.removeprefix("an ").removeprefix("a ")
+            )
+        where = ("område" if c == 1 else "områder") if da else ("area" if c == 1 else "areas")
+        parts.append(f"{name} i {c}" if da else f"{name} in {c}")
+        if i == 0:
+            parts[0] += f" {where}"
+    listed = _join(parts, language)
+    w = CO_START_WINDOW
+    if da:
+        pct = f"{share:.0%}".replace("%", " %")
+        return (
+            f"Vær varsom: I {n_hit} af de {n} behandlede områder ({pct}) startede en anden "
+            f"indsats højst {w} år før eller efter starten af {kinds}, oftest {listed}. "
+            "Designene kender kun tidspunktet for indsatsen, så i de områder måler de "
+            f"effekten af hele pakken af indsatser og ikke af {kinds} alene. Hvis de andre "
+            "indsatser også påvirker udfaldet, rummer estimatet også deres effekt. Områderne "
+            "og indsatserne fremgår af resultatets tabel co_starts."
+        )
+    return (
+        f"Caution: in {n_hit} of the {n} treated areas ({share:.0%}) another intervention "
+        f"started at most {w} year{'' if w == 1 else 's'} before or after the start of "
+        f"{kinds}, most often {listed}. The designs know only the treatment's timing, so in "
+        f"those areas they measure the effect of the bundle of efforts, not of {kinds} alone. "
+        "If the other efforts also move the outcome, the estimate includes their effect as "
+        "well. The areas and efforts concerned are listed in the result's co_starts table."
+    )
 
 
 def _agreement(rows: pd.DataFrame, language: str) -> str:
@@ -304,6 +359,10 @@ def _diag_text(row: pd.Series, language: str) -> str:
         "ess_min": ("effective sample size {v}", "effektiv stikprøvestørrelse {v}"),
         "divergences": ("{v} divergent transitions", "{v} divergente overgange"),
         "designs_agree": ("the designs disagree", "designene er uenige"),
+        "cooccurring_share": (
+            "other interventions start with the treatment in a share {v} of the treated areas",
+            "andre indsatser starter sammen med indsatsen i en andel {v} af de behandlede områder",
+        ),
     }
     en, dk = names.get(str(row["diagnostic"]), ("{v}", "{v}"))
     return (dk if da else en).format(v=v)
