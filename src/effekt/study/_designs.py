@@ -225,26 +225,29 @@ def fit_did(sample: Sample, outcome: str, s: Settings) -> DesignFit:
         ],
         ignore_index=True,
     )
-    diagnostics = []
-    try:
+
+    def wald() -> tuple[float, int, float]:
         pre = es.pretrend_test()
-        p = float(pre["p_value"])
-        diagnostics.append(
-            _diag(
-                "did",
-                outcome,
-                "pretrend_p",
-                p,
-                p >= PRETREND_ALPHA,
-                f"joint Wald test of {int(pre['df'])} lead(s): chi2 = {pre['statistic']:.2f}",
-            )
-        )
-    except EffektError as err:
-        diagnostics.append(
-            _diag("did", outcome, "pretrend_p", math.nan, None, str(err).split(".")[0])
-        )
-    diagnostics.append(_breakdown(es, outcome, s, notes))
+        return float(pre["statistic"]), int(pre["df"]), float(pre["p_value"])
+
+    diagnostics = [_pretrend(outcome, wald), _breakdown(es, outcome, s, notes)]
     return DesignFit("did", outcome, effects, diagnostics, notes, res)
+
+
+def _pretrend(outcome: str, wald: Callable[[], tuple[float, int, float]]) -> dict[str, Any]:
+    """The pre-trend diagnostic from ``wald()`` = (chi2, leads, p), or why it is missing."""
+    try:
+        stat, q, p = wald()
+    except EffektError as err:
+        return _diag("did", outcome, "pretrend_p", math.nan, None, str(err).split(".")[0])
+    return _diag(
+        "did",
+        outcome,
+        "pretrend_p",
+        p,
+        p >= PRETREND_ALPHA,
+        f"joint Wald test of {q} lead(s): chi2 = {stat:.2f}",
+    )
 
 
 def _breakdown(es: Any, outcome: str, s: Settings, notes: list[str]) -> dict[str, Any]:
@@ -711,32 +714,17 @@ def fit_did_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
         pd.DataFrame(cov[1:, 1:][np.ix_(ok, ok)], index=index, columns=index),
         fits,
     )
-    diagnostics = []
     leads = np.flatnonzero(index < 0)
     if len(leads):
         from effekt.did.callaway import _wald
 
-        try:
-            stat, q, p = _wald(es._est.to_numpy()[leads], es._cov.to_numpy()[np.ix_(leads, leads)])
-            diagnostics.append(
-                _diag(
-                    "did",
-                    outcome,
-                    "pretrend_p",
-                    p,
-                    p >= PRETREND_ALPHA,
-                    f"joint Wald test of {q} lead(s): chi2 = {stat:.2f}",
-                )
-            )
-        except EffektError as err:
-            diagnostics.append(
-                _diag("did", outcome, "pretrend_p", math.nan, None, str(err).split(".")[0])
-            )
+        cov = es._cov.to_numpy()[np.ix_(leads, leads)]
+        pretrend = _pretrend(outcome, lambda: _wald(es._est.to_numpy()[leads], cov))
     else:
-        diagnostics.append(
-            _diag("did", outcome, "pretrend_p", math.nan, None, "no lead in the event window")
+        pretrend = _diag(
+            "did", outcome, "pretrend_p", math.nan, None, "no lead in the event window"
         )
-    diagnostics.append(_breakdown(es, outcome, s, notes))
+    diagnostics = [pretrend, _breakdown(es, outcome, s, notes)]
     return DesignFit("did", outcome, effects, diagnostics, notes, fits)
 
 
