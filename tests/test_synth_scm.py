@@ -285,7 +285,84 @@ def test_multiple_treated_units_separate_and_pooled():
     by_hand = unit_gaps.groupby("event_time")["estimate"].mean()
     np.testing.assert_allclose(pooled.to_numpy(), by_hand.loc[pooled.index].to_numpy())
     with pytest.raises(ek.ParameterError, match="one treated unit"):
-        res.placebo("space")
+        res.placebo("time", at=2005)
+
+
+def staggered_synth_frame(effect: float) -> pd.DataFrame:
+    """Two treated units, T (from 2010) and T2 (from 2012), each an exact combination of
+    donors before its start and that plus ``effect`` from it on."""
+    df = factor_panel(6, effect=effect)
+    t2 = df.loc[df["area"] == "T"].assign(area="T2")
+    # T2 = T without T's effect, plus the same effect from 2012 on
+    t2["y"] += np.where(t2["year"] >= 2012, effect, 0.0) - np.where(t2["year"] >= T0, effect, 0)
+    df = pd.concat([df, t2], ignore_index=True)
+    df["g"] = df["area"].map({"T": T0, "T2": 2012}).fillna(0)
+    return df
+
+
+def test_pooled_placebo_in_space_for_staggered_treated_units():
+    df = staggered_synth_frame(-8.0)
+    panel = ek.Panel.from_frame(
+        df, unit="area", time="year", outcome="y", cohort="g", never_treated=0
+    )
+    res = ek.synth.SyntheticControl(n_starts=1).fit(panel)
+    p = res.placebo("space", n_draws=99)
+    assert isinstance(p, ek.synth.PooledPlaceboResult) and res.placebo("space", n_draws=99) is p
+    # both units are exact donor combinations shifted by -8: pooled ATT -8, and no placebo
+    # set of untreated donors comes close, so p = 1 / (99 + 1), the smallest possible
+    assert p.att == pytest.approx(-8.0, abs=1e-3)
+    assert p.p_value == pytest.approx(1 / 100) and p.p_value_ratio == pytest.approx(1 / 100)
+    # every donor is fitted at both treatment times (the timing structure of the treated)
+    assert len(p.table) == 2 * 12 and set(p.table["treatment_time"]) == {T0, 2012}
+    # a placebo set's pooled ATT, checked by refitting each of its donors through the public
+    # API as the treated unit at its slot's treatment time, the other donors as its pool
+    units = [p.pool[i] for i in p.draws["units"].iloc[0]]
+    donors = [f"d{i}" for i in range(12)]
+    by_hand = []
+    for unit, start in zip(units, [T0, 2012], strict=True):
+        one = ek.synth.SyntheticControl(
+            treated=unit,
+            treatment_time=start,
+            donors=[d for d in donors if d != unit],
+            n_starts=1,
+        ).fit(panel)
+        by_hand.append(one.to_frame().query("term == 'att'")["estimate"].item())
+    assert p.draws["att"].iloc[0] == pytest.approx(np.mean(by_hand), abs=1e-6)
+    table = p.to_frame()
+    ek.validate(table, "effect_table")
+    assert table["term"].tolist()[:2] == ["att", "rmspe_ratio"]
+    assert isinstance(p.plot(), Axes) and "Pooled ATT" in str(p.summary())
+    assert res.plot(kind="placebo") is not None
+
+
+def test_pooled_placebo_without_effect_is_not_significant():
+    df = staggered_synth_frame(0.0)
+    panel = ek.Panel.from_frame(
+        df, unit="area", time="year", outcome="y", cohort="g", never_treated=0
+    )
+    p = ek.synth.SyntheticControl(n_starts=1).fit(panel).placebo("space", n_draws=99)
+    assert abs(p.att) < 1e-3 and p.p_value > 0.5  # nothing to find: |ATT| ~ 0 is typical
+
+
+def test_pooled_placebo_bad_input():
+    df = staggered_synth_frame(-8.0)
+    panel = ek.Panel.from_frame(
+        df, unit="area", time="year", outcome="y", cohort="g", never_treated=0
+    )
+    res = ek.synth.SyntheticControl(n_starts=0).fit(panel)
+    with pytest.raises(ek.ParameterError, match="'n_draws' parameter"):
+        res.placebo("space", n_draws=5)
+    with pytest.raises(ek.ParameterError, match="'max_pre_mspe_ratio' parameter"):
+        res.placebo("space", max_pre_mspe_ratio=-1)
+    # both treated units fit exactly (pre-MSPE ~ 0): no donor fits within 1e-12 of that
+    with pytest.raises(ek.IdentificationError, match="no placebo donor fits"):
+        res.placebo("space", max_pre_mspe_ratio=1e-12)
+    few = df.loc[df["area"].isin(["T", "T2", "d0", "d1"])]
+    res_few = ek.synth.SyntheticControl(n_starts=0).fit(
+        ek.Panel.from_frame(few, unit="area", time="year", outcome="y", cohort="g", never_treated=0)
+    )
+    with pytest.raises(ek.IdentificationError, match="more donors than treated units"):
+        res_few.placebo("space")
 
 
 def test_plots(big_effect):

@@ -148,9 +148,13 @@ def _ascm_frame():
 def test_ascm_large_penalty_is_scm_and_small_penalty_fits_pre_period():
     df = _ascm_frame()
     panel = ek.Panel.from_frame(df, unit="area", time="year", outcome="y")
-    huge = ek.synth.AugmentedSynth(treated="a", treatment_time=2010, lambda_=1e12).fit(panel)
+    huge = ek.synth.AugmentedSynth(
+        treated="a", treatment_time=2010, lambda_=1e12, inference=None
+    ).fit(panel)
     np.testing.assert_allclose(huge.weights, huge.scm_weights, atol=1e-8)
-    tiny = ek.synth.AugmentedSynth(treated="a", treatment_time=2010, lambda_=1e-8).fit(panel)
+    tiny = ek.synth.AugmentedSynth(
+        treated="a", treatment_time=2010, lambda_=1e-8, inference=None
+    ).fit(panel)
     # 20 donors, 10 pre-periods: the ridge correction interpolates the pre-period path
     assert tiny.rmspe_pre < 1e-5
     assert tiny.weights.sum() == pytest.approx(1.0)
@@ -175,7 +179,9 @@ def test_ascm_corrects_bias_outside_the_hull():
     with pytest.warns(ek.AssumptionWarning, match="outside the convex hull"):
         scm = ek.synth.SyntheticControl(treated="a", treatment_time=2010, n_starts=0).fit(panel)
     scm_att = scm.to_frame().query("term == 'att'")["estimate"].item()
-    res = ek.synth.AugmentedSynth(treated="a", treatment_time=2010).fit(panel)
+    res = ek.synth.AugmentedSynth(treated="a", treatment_time=2010, inference="jackknife").fit(
+        panel
+    )
     assert res.att == pytest.approx(-2.0, abs=0.15)
     assert abs(scm_att + 2.0) > 1.0  # SCM misses by more than half the effect
     assert (res.weights < 0).any()  # extrapolation needs negative weights
@@ -184,12 +190,106 @@ def test_ascm_corrects_bias_outside_the_hull():
         assert isinstance(res.plot(kind=kind), Axes)
 
 
+def _exact_frame(effect: float = -8.0, n_pre: int = 25) -> pd.DataFrame:
+    """Treated unit = 0.5 k0 + 0.3 k1 + 0.2 k2 (+ effect from the start year on); controls
+    from a two-factor model with noise, so the pre-period fit is exact."""
+    rng = np.random.default_rng(3)
+    years = np.arange(2000, 2000 + n_pre + 6)
+    f = np.column_stack([np.linspace(0, 3, len(years)), np.sin(years / 2.0)])
+    y = 10 + rng.normal(size=(15, 1)) + rng.normal(size=(15, 2)) @ f.T
+    y += 0.3 * rng.normal(size=y.shape)
+    treated = 0.5 * y[0] + 0.3 * y[1] + 0.2 * y[2] + np.where(years >= 2000 + n_pre, effect, 0)
+    rows = [(f"k{i}", t, y[i, k]) for i in range(15) for k, t in enumerate(years)]
+    rows += [("a", t, treated[k]) for k, t in enumerate(years)]
+    return pd.DataFrame(rows, columns=["area", "year", "y"])
+
+
+def test_ascm_conformal_inference_brackets_the_planted_effect():
+    panel = ek.Panel.from_frame(_exact_frame(), unit="area", time="year", outcome="y")
+    res = ek.synth.AugmentedSynth(treated="a", treatment_time=2025, lambda_=1e12).fit(panel)
+    table = res.to_frame()
+    ek.validate(table, "effect_table")
+    # exact pre-period fit: every per-period interval holds -8 and excludes 0; the p-value
+    # of no effect is the smallest attainable, 1 / (25 + 1) per period and 1 / 31 (the
+    # 31 cyclic shifts of the residuals) for the constant effect over the 6 post periods
+    # (noise-free gaps: only theta = -8 itself is kept per period, a degenerate interval)
+    assert (table["ci_lower"] <= -8.0 + 1e-6).all() and (table["ci_upper"] >= -8.0 - 1e-6).all()
+    assert (table["ci_upper"] < 0).all()
+    np.testing.assert_allclose(table["p_value"].iloc[:-1], 1 / 26)
+    assert table["p_value"].iloc[-1] == pytest.approx(1 / 31)
+    assert (table["std_error"] >= 0).all() and np.isfinite(table["std_error"]).all()
+    assert "Inference (conformal)" in str(res.summary())
+
+
+def test_ascm_conformal_pvalues_equal_scm_conformal_for_an_infinite_penalty():
+    # lambda -> infinity gives SCM, whose single-period conformal p-values are computed by
+    # effekt.synth.inference independently (outcome-only SC, rank of the last residual)
+    from effekt.synth.augmented import conformal_pvalues as ascm_p
+    from effekt.synth.inference import conformal_pvalues as scm_p
+
+    rng = np.random.default_rng(0)
+    y0 = rng.normal(size=(16, 8)).cumsum(axis=0)
+    y1 = y0[:, :3] @ np.array([0.2, 0.3, 0.5]) + 0.2 * rng.normal(size=16)
+    thetas = np.linspace(-3, 3, 13)
+    np.testing.assert_allclose(ascm_p(y1, y0, 1, thetas, 1e14), scm_p(y1, y0, 15, thetas))
+
+
+def test_ascm_jackknife_by_hand():
+    # Ben-Michael et al.'s leave-one-donor-out jackknife, refitting through the public API
+    df = _ascm_frame()
+    panel = ek.Panel.from_frame(df, unit="area", time="year", outcome="y")
+    kw = {"treated": "a", "treatment_time": 2010, "lambda_": 5.0}
+    res = ek.synth.AugmentedSynth(inference="jackknife", **kw).fit(panel)
+    donors = list(res.weights.index)
+    atts = np.array(
+        [
+            ek.synth.AugmentedSynth(inference=None, donors=[d for d in donors if d != left], **kw)
+            .fit(panel)
+            .att
+            for left in donors
+        ]
+    )
+    n = len(donors)
+    by_hand = np.sqrt((n - 1) / n * np.sum((atts - atts.mean()) ** 2))
+    att_row = res.to_frame().query("term == 'att'")
+    assert att_row["std_error"].item() == pytest.approx(by_hand, rel=1e-9)
+    # normal interval and p-value from that SE
+    assert att_row["ci_upper"].item() == pytest.approx(res.att + 1.959964 * by_hand, rel=1e-6)
+
+
+def test_ascm_placebo_in_space_and_short_panels():
+    panel = ek.Panel.from_frame(_exact_frame(), unit="area", time="year", outcome="y")
+    res = ek.synth.AugmentedSynth(
+        treated="a", treatment_time=2025, lambda_=1e12, inference=None
+    ).fit(panel)
+    p = res.placebo("space")
+    # exact pre-fit and a -8 effect: California-style rank 1 of 16 units
+    assert p.table["rank"].iloc[0] == 1 and p.p_value == pytest.approx(1 / 16)
+    assert res.placebo("space") is p
+    assert p.to_frame()["estimator"].iloc[0] == "AugmentedSynth"
+    with pytest.raises(ek.ParameterError, match="'kind' parameter"):
+        res.placebo("time")
+    short = ek.Panel.from_frame(_exact_frame(n_pre=8), unit="area", time="year", outcome="y")
+    with pytest.warns(ek.AssumptionWarning, match="whole real line"):
+        res = ek.synth.AugmentedSynth(treated="a", treatment_time=2008, lambda_=1e12).fit(short)
+    gaps = res.to_frame().query("term == 'gap'")
+    assert np.isinf(gaps["ci_lower"]).all() and (gaps["p_value"] >= 1 / 9).all()
+
+
+def test_sdid_result_placebo_points_to_the_placebo_se():
+    res = ek.synth.SyntheticDiD(se=None).fit(panel_of(staggered_frame()))
+    with pytest.raises(ek.ParameterError, match="se='placebo'"):
+        res.placebo("space")
+
+
 def test_ascm_bad_input():
     panel = panel_of(staggered_frame())
     with pytest.raises(ek.ParameterError, match="'lambda_' parameter"):
         ek.synth.AugmentedSynth(treated="a", treatment_time=2010, lambda_=-1.0).fit(panel)
     with pytest.raises(ek.ParameterError, match="fits one treated unit"):
         ek.synth.AugmentedSynth().fit(panel)
+    with pytest.raises(ek.ParameterError, match="'inference' parameter"):
+        ek.synth.AugmentedSynth(treated="a", treatment_time=2010, inference="bootstrap").fit(panel)
 
 
 # ------------------------------------------------------------------ donors

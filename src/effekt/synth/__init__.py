@@ -20,7 +20,12 @@ from a weighted combination of untreated donor areas.
 
 from effekt.synth.augmented import AugmentedSynth, AugmentedSynthResult
 from effekt.synth.donors import donors_in_group, similar_donors
-from effekt.synth.inference import ConformalResult, LeaveOneOutResult, SynthPlaceboResult
+from effekt.synth.inference import (
+    ConformalResult,
+    LeaveOneOutResult,
+    PooledPlaceboResult,
+    SynthPlaceboResult,
+)
 from effekt.synth.results import SyntheticControlResult
 from effekt.synth.scm import SyntheticControl
 from effekt.synth.sdid import SyntheticDiD, SyntheticDiDResult
@@ -30,6 +35,7 @@ __all__ = [
     "AugmentedSynthResult",
     "ConformalResult",
     "LeaveOneOutResult",
+    "PooledPlaceboResult",
     "SynthPlaceboResult",
     "SyntheticControl",
     "SyntheticControlResult",

@@ -9,6 +9,9 @@ rebuilt per placebo.
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from effekt.synth.results import SyntheticControlResult
 
-__all__ = ["ConformalResult", "LeaveOneOutResult", "SynthPlaceboResult"]
+__all__ = ["ConformalResult", "LeaveOneOutResult", "PooledPlaceboResult", "SynthPlaceboResult"]
 
 
 def _settings(result: SyntheticControlResult) -> dict[str, Any]:
@@ -38,8 +41,9 @@ def _single(result: SyntheticControlResult, what: str) -> tuple[Any, Any]:
     if len(result._datas) != 1:
         raise ParameterError(
             f"{what} is defined for one treated unit; this result has {len(result._datas)}. "
-            "Fit SyntheticControl(treated=<unit>) for each unit of interest, or use "
-            "SyntheticDiD for the pooled effect with placebo standard errors."
+            "Fit SyntheticControl(treated=<unit>) for each unit of interest; for the pooled "
+            "effect use placebo('space') (pooled placebo sets) or SyntheticDiD (placebo "
+            "standard errors)."
         )
     return result._datas[0], result._fits[0]
 
@@ -81,30 +85,45 @@ def placebo_space(
     n_jobs: int,
 ) -> SynthPlaceboResult:
     """Placebo-in-space study (see :meth:`SyntheticControlResult.placebo`)."""
+    data, fit = _single(result, "placebo('space')")
+    return placebo_space_with(
+        result,
+        data,
+        fit.w,
+        functools.partial(_sc_weights, settings=_settings(result)),
+        max_pre_mspe_ratio=max_pre_mspe_ratio,
+        include_treated=include_treated,
+        n_jobs=n_jobs,
+    )
+
+
+def _sc_weights(data: _prep.SynthData, settings: dict[str, Any]) -> np.ndarray:
+    """Donor weights of one placebo fit (module level, so process pools can pickle it)."""
+    return fit_unit(data, settings).w
+
+
+def placebo_space_with(
+    source: Any,
+    data: _prep.SynthData,
+    w: np.ndarray,
+    weights_of: Callable[[_prep.SynthData], np.ndarray],
+    *,
+    max_pre_mspe_ratio: float | None,
+    include_treated: bool,
+    n_jobs: int,
+) -> SynthPlaceboResult:
+    """Placebo in space for any single-unit synthetic control: ``weights_of`` refits one."""
     from effekt.parallel import parallel_map
 
-    data, fit = _single(result, "placebo('space')")
-    if max_pre_mspe_ratio is not None and (
-        isinstance(max_pre_mspe_ratio, bool)
-        or not isinstance(max_pre_mspe_ratio, int | float)
-        or max_pre_mspe_ratio <= 0
-    ):
-        raise invalid_parameter(
-            "max_pre_mspe_ratio",
-            "placebo",
-            "a positive number (e.g. 2, 5, 20) or None",
-            max_pre_mspe_ratio,
-        )
+    _check_ratio(max_pre_mspe_ratio)
     if len(data.donors) < 3 and not include_treated:
         raise IdentificationError("A placebo in space needs at least 3 donors.")
     placebos = [_as_placebo(data, j, include_treated) for j in range(len(data.donors))]
-    fits = parallel_map(
-        fit_unit, placebos, n_jobs=n_jobs, desc="placebos in space", extra=(_settings(result),)
-    )
+    fits = parallel_map(weights_of, placebos, n_jobs=n_jobs, desc="placebos in space")
     units = [data.treated, *data.donors]
     gaps, pre, post = [], [], []
-    for d, f in zip([data, *placebos], [fit, *fits], strict=True):
-        g, a, b = _gap_stats(d, f.w)
+    for d, f in zip([data, *placebos], [w, *fits], strict=True):
+        g, a, b = _gap_stats(d, f)
         gaps.append(g)
         pre.append(a)
         post.append(b)
@@ -117,24 +136,316 @@ def placebo_space(
         }
     )
     table["ratio"] = np.sqrt(table["post_mspe"] / table["pre_mspe"])
+    gap_frame = pd.DataFrame(np.column_stack(gaps), index=data.periods, columns=units)
+    return ranked_placebo(source, table, gap_frame, data.treatment_time, max_pre_mspe_ratio)
+
+
+def ranked_placebo(
+    source: Any,
+    table: pd.DataFrame,
+    gaps: pd.DataFrame,
+    at: Any,
+    max_pre_mspe_ratio: float | None,
+) -> SynthPlaceboResult:
+    """Rank the treated unit's RMSPE ratio among the placebos kept by the pre-fit filter.
+
+    Separate from the fits, so filtered versions reuse one set of placebo fits.
+    """
+    _check_ratio(max_pre_mspe_ratio)
+    table = table[["unit", "treated", "pre_mspe", "post_mspe", "ratio"]].copy()
     table["kept"] = True
     if max_pre_mspe_ratio is not None:
         # units the method cannot fit before treatment say nothing after it (ADH 2010)
-        table["kept"] = table["treated"] | (table["pre_mspe"] <= max_pre_mspe_ratio * pre[0])
+        pre0 = float(table["pre_mspe"].iloc[0])
+        table["kept"] = table["treated"] | (table["pre_mspe"] <= max_pre_mspe_ratio * pre0)
     kept = table.loc[table["kept"]]
     table["rank"] = np.nan
     table.loc[kept.index, "rank"] = kept["ratio"].rank(ascending=False, method="max")
     p_value = float(table["rank"].to_numpy()[0]) / len(kept)
-    gap_frame = pd.DataFrame(np.column_stack(gaps), index=data.periods, columns=units)
     return SynthPlaceboResult(
         kind="space",
-        source=result,
+        source=source,
         table=table,
-        gaps=gap_frame,
+        gaps=gaps,
         p_value=p_value,
-        at=data.treatment_time,
+        at=at,
         max_pre_mspe_ratio=max_pre_mspe_ratio,
     )
+
+
+def _check_ratio(max_pre_mspe_ratio: Any) -> None:
+    if max_pre_mspe_ratio is not None and (
+        isinstance(max_pre_mspe_ratio, bool)
+        or not isinstance(max_pre_mspe_ratio, int | float)
+        or max_pre_mspe_ratio <= 0
+    ):
+        raise invalid_parameter(
+            "max_pre_mspe_ratio",
+            "placebo",
+            "a positive number (e.g. 2, 5, 20) or None",
+            max_pre_mspe_ratio,
+        )
+
+
+def placebo_space_pooled(
+    result: SyntheticControlResult,
+    *,
+    max_pre_mspe_ratio: float | None,
+    n_draws: int,
+    n_jobs: int,
+) -> PooledPlaceboResult:
+    """Pooled placebo-in-space study for several (staggered) treated units.
+
+    Every donor is fitted once as a placebo treated unit at each distinct treatment
+    time (V re-optimised, the other donors as its pool). A placebo set gives each
+    treated unit a distinct donor fitted at that unit's treatment time, so the set
+    has the treated units' timing structure; its pooled ATT, pooled gap by event
+    time and mean post/pre RMSPE ratio are the averages over the set, as for the
+    treated units (Cavallo et al. 2013). ``n_draws`` sets are drawn at random.
+    """
+    from effekt.parallel import parallel_map
+
+    _check_ratio(max_pre_mspe_ratio)
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 19:
+        raise invalid_parameter("n_draws", "placebo", "an integer >= 19", n_draws)
+    datas, fits = result._datas, result._fits
+    times = list(dict.fromkeys(d.treatment_time for d in datas))
+    rep = {t: next(d for d in datas if d.treatment_time == t) for t in times}
+    # placebo candidates: donors in every treated unit's pool (the same pool by default)
+    pool = [u for u in rep[times[0]].donors if all(u in d.donors for d in datas)]
+    n_units = len(datas)
+    if len(pool) < n_units + 1:
+        raise IdentificationError(
+            f"A pooled placebo in space gives each of the {n_units} treated units its own "
+            f"placebo donor, so it needs more donors than treated units; found {len(pool)}. "
+            "Widen the donor pool or use SyntheticDiD(se='bootstrap')."
+        )
+    tasks, keys = [], []
+    for t in times:
+        d = rep[t]
+        for u in pool:
+            tasks.append(_as_placebo(d, d.donors.index(u), False))
+            keys.append((t, u))
+    placebo_fits = parallel_map(
+        fit_unit, tasks, n_jobs=n_jobs, desc="pooled placebos", extra=(_settings(result),)
+    )
+    periods = datas[0].periods
+    events = np.arange(-len(periods) + 1, len(periods))  # every possible event time
+
+    def stats(d: _prep.SynthData, w: np.ndarray) -> tuple[np.ndarray, float, float, float]:
+        gap, pre, post = _gap_stats(d, w)
+        path = np.full(len(events), np.nan)
+        start = int(np.searchsorted(d.periods, d.treatment_time))
+        path[np.arange(len(d.periods)) - start + len(periods) - 1] = gap
+        return path, pre, float(np.sqrt(post / pre)), float(np.nanmean(gap[d.post]))
+
+    rows, paths = [], []
+    for (t, u), d, f in zip(keys, tasks, placebo_fits, strict=True):
+        path, pre, ratio, att = stats(d, f.w)
+        rows.append((t, u, pre, ratio, att))
+        paths.append(path)
+    table = pd.DataFrame(rows, columns=["treatment_time", "unit", "pre_mspe", "ratio", "att"])
+    paths_arr = np.asarray(paths)  # (G * J, E)
+    obs = [stats(d, f.w) for d, f in zip(datas, fits, strict=True)]
+    obs_paths = np.asarray([o[0] for o in obs])
+    # slot i (treated unit i) may take donor j fitted at unit i's time: row g_i * J + j
+    slot_rows = np.array([times.index(d.treatment_time) * len(pool) for d in datas])
+    eligible = np.ones((n_units, len(pool)), dtype=bool)
+    if max_pre_mspe_ratio is not None:
+        # a placebo the method cannot fit before treatment says nothing after it (ADH 2010)
+        pre_mspe = table["pre_mspe"].to_numpy()
+        for i, o in enumerate(obs):
+            eligible[i] = pre_mspe[slot_rows[i] : slot_rows[i] + len(pool)] <= (
+                max_pre_mspe_ratio * o[1]
+            )
+        if not eligible.any(axis=1).all():
+            raise IdentificationError(
+                f"With max_pre_mspe_ratio={max_pre_mspe_ratio}, no placebo donor fits as well "
+                "as required for some treated unit; raise the threshold or use None."
+            )
+    rng = np.random.default_rng(result._estimator.seed)
+    chosen = _draw_sets(rng, eligible, n_draws)  # (n_draws, N) donor indexes
+    rows_idx = chosen + slot_rows[None, :]
+    draw_att = table["att"].to_numpy()[rows_idx].mean(axis=1)
+    draw_ratio = table["ratio"].to_numpy()[rows_idx].mean(axis=1)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # event times no unit reaches
+        draw_paths = np.nanmean(paths_arr[rows_idx], axis=1)  # (n_draws, E)
+        obs_path = np.nanmean(obs_paths, axis=0)
+    seen = np.isfinite(obs_path)
+    obs_att = float(np.mean([o[3] for o in obs]))
+    obs_ratio = float(np.mean([o[2] for o in obs]))
+
+    def pval(stat: np.ndarray, value: np.ndarray) -> np.ndarray:
+        return (1.0 + np.sum(stat >= value - 1e-12 * np.abs(value), axis=0)) / (n_draws + 1.0)
+
+    p_path = pval(np.abs(draw_paths[:, seen]), np.abs(obs_path[seen]))
+    event_table = pd.DataFrame(
+        {"event_time": events[seen], "estimate": obs_path[seen], "p_value": p_path}
+    )
+    return PooledPlaceboResult(
+        source=result,
+        table=table,
+        draws=pd.DataFrame(
+            {"att": draw_att, "ratio": draw_ratio, "units": [tuple(r) for r in chosen]}
+        ),
+        draw_paths=pd.DataFrame(draw_paths[:, seen], columns=events[seen]),
+        event_table=event_table,
+        att=obs_att,
+        ratio=obs_ratio,
+        p_value=float(pval(np.abs(draw_att), np.array(abs(obs_att)))),
+        p_value_ratio=float(pval(draw_ratio, np.array(obs_ratio))),
+        pool=pool,
+        max_pre_mspe_ratio=max_pre_mspe_ratio,
+    )
+
+
+def _draw_sets(rng: np.random.Generator, eligible: np.ndarray, n_draws: int) -> np.ndarray:
+    """Random placebo sets: one distinct eligible donor per slot, uniformly."""
+    n_slots, n_pool = eligible.shape
+    if eligible.all():
+        return np.argsort(rng.random((n_draws, n_pool)), axis=1)[:, :n_slots]
+    out = np.empty((n_draws, n_slots), dtype=np.intp)
+    b = 0
+    while b < n_draws:  # sequential assignment; redraw when a slot runs out of donors
+        used = np.zeros(n_pool, dtype=bool)
+        ok = True
+        for i in rng.permutation(n_slots):
+            free = np.flatnonzero(eligible[i] & ~used)
+            if free.size == 0:
+                ok = False
+                break
+            out[b, i] = free[rng.integers(free.size)]
+            used[out[b, i]] = True
+        b += ok
+    return out
+
+
+class PooledPlaceboResult(Result):
+    """Pooled placebo-in-space study of a synthetic control with several treated units.
+
+    Attributes
+    ----------
+    att : float
+        Pooled ATT of the treated units (mean of their average post-treatment gaps).
+    ratio : float
+        Mean post/pre RMSPE ratio of the treated units.
+    p_value : float
+        Share of placebo sets whose pooled ATT is at least as large in absolute value
+        (the observed set counted in: ``(1 + #) / (n_draws + 1)``).
+    p_value_ratio : float
+        The same for the mean RMSPE ratio (one-sided: larger is more extreme).
+    table : pandas.DataFrame
+        One row per placebo fit: ``treatment_time, unit, pre_mspe, ratio, att``.
+    draws : pandas.DataFrame
+        Per placebo set: pooled ``att``, mean ``ratio`` and the donors used (``units``,
+        indexes into ``pool``, in treated-unit order).
+    event_table : pandas.DataFrame
+        ``event_time, estimate`` (pooled gap of the treated units) and ``p_value``
+        (two-sided, against the placebo sets' pooled gaps).
+    pool : list
+        Placebo candidates (donors in every treated unit's pool).
+
+    References
+    ----------
+    Cavallo, E., Galiani, S., Noy, I. and Pantano, J. (2013). Catastrophic natural
+    disasters and economic growth. Review of Economics and Statistics 95(5),
+    1549-1561. doi:10.1162/REST_a_00413
+    """
+
+    title = "Synthetic control: pooled placebo study"
+
+    def __init__(
+        self,
+        *,
+        source: SyntheticControlResult,
+        table: pd.DataFrame,
+        draws: pd.DataFrame,
+        draw_paths: pd.DataFrame,
+        event_table: pd.DataFrame,
+        att: float,
+        ratio: float,
+        p_value: float,
+        p_value_ratio: float,
+        pool: list[Any],
+        max_pre_mspe_ratio: float | None,
+    ) -> None:
+        self.table = table
+        self.draws = draws
+        self.draw_paths = draw_paths
+        self.event_table = event_table
+        self.att = att
+        self.ratio = ratio
+        self.p_value = p_value
+        self.p_value_ratio = p_value_ratio
+        self.pool = pool
+        self.n_draws = len(draws)
+        self.max_pre_mspe_ratio = max_pre_mspe_ratio
+        self.treated = list(source.treated)
+        self.outcome = source.outcome
+        self.level = source.level
+        self.ledger = source.ledger
+        self.provenance = source.provenance
+        self._freeze()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Pooled ATT and mean RMSPE ratio (``aggregation="simple"``) and the pooled gap by
+        event time, each with its placebo p-value."""
+        et = self.event_table
+        post = et.loc[et["event_time"] >= 0]
+        n = len(post)
+        keys = pd.DataFrame(
+            {
+                "outcome": self.outcome,
+                "design": "synth",
+                "estimator": "SyntheticControl",
+                "aggregation": pd.array(["simple", "simple"] + ["event_time"] * n, "string"),
+                "term": ["att", "rmspe_ratio"] + ["gap"] * n,
+                "event_time": pd.array([pd.NA, pd.NA, *post["event_time"].tolist()], "Int64"),
+            }
+        )
+        est = np.concatenate([[self.att, self.ratio], post["estimate"].to_numpy(float)])
+        p = np.concatenate([[self.p_value, self.p_value_ratio], post["p_value"].to_numpy(float)])
+        return tidy_effects(keys, est, np.full(n + 2, np.nan), level=self.level, p_value=p)
+
+    def _summary_info(self) -> list[tuple[str, str]]:
+        return [
+            ("Treated units", f"{len(self.treated)}"),
+            ("Placebo donors", f"{len(self.pool)}"),
+            ("Placebo sets drawn", f"{self.n_draws}"),
+            ("Pooled ATT", f"{self.att:.4g} (p = {self.p_value:.4f})"),
+            ("Mean RMSPE ratio", f"{self.ratio:.4g} (p = {self.p_value_ratio:.4f})"),
+        ]
+
+    def plot(self, ax: Axes | None = None, max_paths: int = 200) -> Axes:
+        """Pooled gap by event time of placebo sets (grey) and of the treated units.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+        max_paths : int, default 200
+            Placebo sets drawn (the first ones).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from effekt._plotting import label, new_axes
+
+        ax = new_axes(ax)
+        x = np.asarray(self.draw_paths.columns, dtype=float)
+        paths = self.draw_paths.to_numpy()[:max_paths]
+        ax.plot(x, paths.T, color="0.8", lw=0.6)
+        ax.plot([], [], color="0.8", lw=0.6, label=label("placebo_units"))
+        et = self.event_table
+        ax.plot(et["event_time"], et["estimate"], color="#08519c", lw=2.2, label=label("pooled"))
+        ax.axhline(0.0, color="0.5", lw=0.8)
+        ax.axvline(-0.5, color="0.4", lw=1, ls=":", label=label("treatment_start"))
+        ax.set_xlabel(label("event_time"))
+        ax.set_ylabel(label("gap"))
+        ax.set_title(f"{label('placebo_in_space')}: {self.outcome}")
+        ax.legend(frameon=False)
+        return ax
 
 
 def placebo_time(result: SyntheticControlResult, *, at: Any) -> SynthPlaceboResult:
@@ -220,7 +531,7 @@ class SynthPlaceboResult(Result):
         self,
         *,
         kind: str,
-        source: SyntheticControlResult,
+        source: Any,
         table: pd.DataFrame,
         gaps: pd.DataFrame,
         p_value: float,
@@ -235,7 +546,8 @@ class SynthPlaceboResult(Result):
         self.max_pre_mspe_ratio = max_pre_mspe_ratio
         self.outcome = source.outcome
         self.level = source.level
-        self.treated = source.treated[0]
+        self.treated = source.treated[0] if isinstance(source.treated, list) else source.treated
+        self.estimator = type(source).__name__.removesuffix("Result")
         self.ledger = source.ledger
         self.provenance = source.provenance
         self._freeze()
@@ -258,7 +570,7 @@ class SynthPlaceboResult(Result):
                 {
                     "outcome": self.outcome,
                     "design": "synth",
-                    "estimator": "SyntheticControl",
+                    "estimator": self.estimator,
                     "term": term,
                     "time": float(self.at) if _numeric(self.at) else np.nan,
                     "unit": t["unit"].astype(str).to_numpy(),

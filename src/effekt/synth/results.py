@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from effekt.synth.inference import (
         ConformalResult,
         LeaveOneOutResult,
+        PooledPlaceboResult,
         SynthPlaceboResult,
     )
     from effekt.synth.scm import SyntheticControl
@@ -274,8 +275,9 @@ class SyntheticControlResult(Result):
         at: Any = None,
         max_pre_mspe_ratio: float | None = None,
         include_treated: bool = False,
+        n_draws: int = 1000,
         n_jobs: int | None = None,
-    ) -> SynthPlaceboResult:
+    ) -> SynthPlaceboResult | PooledPlaceboResult:
         """Placebo studies: in space (every donor as if treated) or in time.
 
         Parameters
@@ -287,6 +289,15 @@ class SyntheticControlResult(Result):
             number of units kept. ``"time"``: pretend treatment started at ``at``
             (before the real start), refit on the periods before the real start,
             and report the fake effect.
+
+            With several treated units, ``"space"`` is the pooled study: every
+            donor is fitted as a placebo at each treated unit's treatment time,
+            and ``n_draws`` random placebo sets (one distinct donor per treated
+            unit, at that unit's time) give the placebo distribution of the
+            pooled ATT, of the mean post/pre RMSPE ratio and of the pooled gap
+            by event time (Cavallo et al. 2013); see
+            :class:`~effekt.synth.PooledPlaceboResult`. ``"time"`` needs one
+            treated unit.
         at : period
             Placebo treatment time for ``kind="time"``. Predictor windows are cut
             at ``at``.
@@ -297,33 +308,64 @@ class SyntheticControlResult(Result):
         include_treated : bool, default False
             Space only: put the treated unit into the placebos' donor pools, as
             ADH (2010) did. Off by default, since its post-treatment outcomes
-            carry the treatment effect.
+            carry the treatment effect. One treated unit only.
+        n_draws : int, default 1000
+            Several treated units: placebo sets drawn (seeded by the
+            estimator's ``seed``).
         n_jobs : int, optional
             Workers; default the estimator's ``n_jobs``.
 
         Returns
         -------
-        SynthPlaceboResult
+        SynthPlaceboResult or PooledPlaceboResult
+            The latter for ``kind="space"`` with several treated units.
 
         Raises
         ------
         ParameterError
             Unknown kind, ``at`` missing or not before the treatment, several
-            treated units with ``kind="space"`` (each needs its own placebo set:
-            fit them one by one), invalid ``max_pre_mspe_ratio``.
+            treated units with ``kind="time"`` (fit them one by one), invalid
+            ``max_pre_mspe_ratio`` or ``n_draws``.
+        IdentificationError
+            Too few donors (fewer than 3; with several treated units, no more
+            than there are treated units).
+
+        References
+        ----------
+        Abadie, A., Diamond, A. and Hainmueller, J. (2010), Section 4.
+        doi:10.1198/jasa.2009.ap08746
+        Cavallo, E., Galiani, S., Noy, I. and Pantano, J. (2013). Catastrophic
+        natural disasters and economic growth. Review of Economics and
+        Statistics 95(5), 1549-1561. doi:10.1162/REST_a_00413
         """
-        from effekt.synth.inference import placebo_space, placebo_time
+        from effekt.synth.inference import (
+            placebo_space,
+            placebo_space_pooled,
+            placebo_time,
+            ranked_placebo,
+        )
 
         check_choice("kind", "placebo", kind, ("space", "time"))
         jobs = self._estimator.n_jobs if n_jobs is None else n_jobs
+        if kind == "space" and len(self._datas) > 1:
+            key = ("pooled", max_pre_mspe_ratio, n_draws)
+            if key not in self._cache:
+                self._cache[key] = placebo_space_pooled(
+                    self, max_pre_mspe_ratio=max_pre_mspe_ratio, n_draws=n_draws, n_jobs=jobs
+                )
+            return self._cache[key]
         if kind == "space":
+            # one set of placebo fits per pool; pre-fit filters only re-rank them
+            base_key = ("space", None, include_treated)
+            if base_key not in self._cache:
+                self._cache[base_key] = placebo_space(
+                    self, max_pre_mspe_ratio=None, include_treated=include_treated, n_jobs=jobs
+                )
             key = ("space", max_pre_mspe_ratio, include_treated)
             if key not in self._cache:
-                self._cache[key] = placebo_space(
-                    self,
-                    max_pre_mspe_ratio=max_pre_mspe_ratio,
-                    include_treated=include_treated,
-                    n_jobs=jobs,
+                base = self._cache[base_key]
+                self._cache[key] = ranked_placebo(
+                    self, base.table, base.gaps, base.at, max_pre_mspe_ratio
                 )
             return self._cache[key]
         return placebo_time(self, at=at)

@@ -46,6 +46,7 @@ from effekt.errors import (
     DataError,
     DroppedRowsWarning,
     IdentificationError,
+    ParameterError,
     check_choice,
     invalid_parameter,
     show_value,
@@ -733,6 +734,37 @@ class SyntheticDiDResult(Result):
         z = stats.norm.ppf(0.5 + self.level / 2)
         return tidy_effects(
             keys, est, se, level=self.level, ci_lower=est - z * se, ci_upper=est + z * se
+        )
+
+    def placebo(self, kind: str = "space", **kwargs: Any) -> None:
+        """Not a separate step for synthetic DiD: its placebo inference is the SE.
+
+        Arkhangelsky et al. (2021, Algorithm 4) turn placebo assignments into the
+        standard error: ``SyntheticDiD(se="placebo", n_reps=...)`` draws placebo
+        treated sets among the controls with the treated units' adoption times
+        (also for staggered adoption) and reports their spread as ``se`` (the
+        draws are not kept). For the ADH-style rank of the post/pre RMSPE ratio
+        use :meth:`SyntheticControlResult.placebo` or
+        :meth:`AugmentedSynthResult.placebo`.
+
+        Parameters
+        ----------
+        kind : str
+            Ignored.
+        **kwargs
+            Ignored.
+
+        Raises
+        ------
+        ParameterError
+            Always, saying what to use instead.
+        """
+        raise ParameterError(
+            "SyntheticDiDResult has no placebo() step: its placebo inference is the standard "
+            "error. Fit SyntheticDiD(se='placebo', n_reps=...) (Arkhangelsky et al. 2021, "
+            "Algorithm 4; staggered adoption included) and read result.se / to_frame(); for "
+            "the ADH rank of the post/pre RMSPE ratio use SyntheticControl(...).fit(panel)"
+            ".placebo('space')."
         )
 
     def _summary_info(self) -> list[tuple[str, str]]:
