@@ -23,6 +23,7 @@ pm = pytest.importorskip("pymc")  # the 'bayes' extra: installed in the test env
 from pymc.testing import mock_sample  # noqa: E402
 
 from effekt.bayes import HierarchicalDiD, SocialInheritance, treatment_cohorts  # noqa: E402
+from effekt.bayes._common import describe_priors, rescale, scaled_priors  # noqa: E402
 
 YEARS = list(range(2001, 2007))
 
@@ -418,6 +419,69 @@ def test_nutpie_fallback_note(area_frame, mocked, monkeypatch):
     assert "nutpie is not installed" in res.summary().as_text()
 
 
+# ---------------------------------------------------------------------- prior sensitivity
+
+# every prior that the reported (post-treatment) effects depend on in the Gaussian model
+EFFECT_PRIORS = ["effect_mean", "sigma_kind", "sigma_dynamic", "sigma_kind_event",
+                 "sigma_area_effect"]  # fmt: skip
+
+
+def test_prior_sensitivity_scales_the_effects_with_the_priors(area_frame, mocked):
+    """With the sampler mocked by prior draws (same seed at every factor), every effect
+    draw is a sum of N(0, c s) and HalfNormal(c s) x N(0, 1) terms, so multiplying all
+    effect prior scales by c multiplies every draw by c: means and SDs double at c = 2."""
+    with pytest.warns(ek.SamplingWarning):
+        res = _model().fit(area_frame)
+        sens = res.prior_sensitivity(scales=(1, 2), priors=EFFECT_PRIORS)
+    table = sens.to_frame()
+    assert list(table.columns[:2]) == ["prior_scale", "outcome"]
+    one = table[table["prior_scale"] == 1.0].set_index("kind")
+    two = table[table["prior_scale"] == 2.0].set_index("kind")
+    # factor 1 is the original fit, not a refit
+    original = res.to_frame().query("aggregation == 'overall'").set_index("kind")
+    pd.testing.assert_series_equal(one["estimate"], original["estimate"])
+    np.testing.assert_allclose(two["estimate"], 2 * one["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(two["std_error"], 2 * one["std_error"], rtol=1e-8)
+    assert sens.scaled == EFFECT_PRIORS
+    # the refit's priors: the documented default HalfNormal(s / 2) of sigma_kind, doubled
+    s = float(np.std(area_frame["y"]))
+    refit_priors = sens.priors[2.0].set_index("prior")["distribution"]
+    assert refit_priors["sigma_kind"] == f"HalfNormal({s:.4g}) (user)"
+    assert refit_priors["sigma_area"] == f"HalfNormal({s:.4g})"  # not in the scaled list
+    assert sens.max_shift().index.tolist() == ["X", "Y"]
+    assert set(sens.diagnostics) == {1.0, 2.0}
+    assert "Prior sensitivity" in sens.plot().get_title()
+    for kwargs, match in [
+        ({"scales": (0, 1)}, "positive numbers"),
+        ({"scales": (1, 1.0)}, "distinct factors"),
+        ({"scales": 2}, "positive numbers"),
+        ({"priors": ["rho"]}, "'rho', which is not a prior that can be scaled"),
+        ({"priors": ["sigma_nonsense"]}, "not a prior that can be scaled"),
+        ({"priors": "sigma_kind"}, "list of prior names"),
+    ]:
+        with pytest.raises(ek.ParameterError, match=match):
+            res.prior_sensitivity(**kwargs)
+
+
+def test_prior_sensitivity_multiplies_default_and_user_scales(area_frame):
+    # the rule prior_sensitivity applies to each refit, checked without sampling
+    s = float(np.std(area_frame["y"]))
+    est = _model(priors={"sigma_kind": 0.1, "effect_mean": pm.Normal.dist(0.0, 0.2)})
+    _, specs, user = est._prepare(area_frame, None)
+    names, factors = scaled_priors(specs, user, None, (3,), "prior_sensitivity")
+    assert factors == [3.0]
+    table = describe_priors(specs, rescale(specs, user, names, 3.0))
+    table = table.set_index("prior")["distribution"]
+    # documented defaults (class docstring) times 3; the user's number times 3; the user's
+    # distribution and the Uniform AR(1) prior left alone
+    assert table["sigma_area"] == f"HalfNormal({3 * s:.4g}) (user)"
+    assert table["intercept"] == f"Normal({area_frame['y'].mean():.4g}, {3 * 2.5 * s:.4g}) (user)"
+    assert table["sigma_kind"] == f"HalfNormal({0.3:.4g}) (user)"
+    assert table["effect_mean"] == "user: NormalRV"
+    assert table["rho"] == "Uniform(-1, 1)"
+    assert "effect_mean" not in names and "rho" not in names
+
+
 def test_tiny_real_sampling_is_reproducible(area_frame):
     """The one real NUTS run of the fast suite: the seed fixes the draws."""
     est = _model(draws=15, tune=15, leads=0)
@@ -516,6 +580,23 @@ def test_social_inheritance_result_protocol(persons, mocked):
     assert res.n_persons == 11
     for kind in ("forest", "gradient", "trace"):
         assert res.plot(kind=kind).get_title()
+
+
+def test_social_inheritance_prior_sensitivity(persons, mocked):
+    est = SocialInheritance(covariates=(), draws=20, chains=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ek.DroppedRowsWarning)
+        warnings.simplefilter("ignore", ek.SamplingWarning)
+        sens = est.fit(persons, areas=AREAS).prior_sensitivity(scales=(1, 2))
+    table = sens.to_frame()
+    # 2 gradient contrasts x 2 scales + 3 exposure bins x 2 levels of interactions, per factor
+    assert len(table) == 2 * (4 + 6)
+    assert "exposure[4-7]:parental[higher] (log_odds)" in set(table["effect"])
+    # the interaction prior N(0, 0.5) (class docstring) doubled
+    assert sens.priors[2.0].set_index("prior").loc["interaction", "distribution"] == (
+        "Normal(0, 1) (user)"
+    )
+    assert sens.plot().get_title()
 
 
 def test_social_inheritance_bad_input(persons):

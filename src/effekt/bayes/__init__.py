@@ -11,6 +11,10 @@ Both sample with nutpie when it is installed (PyMC's NUTS otherwise), check R-ha
 ESS and divergences after every fit (:class:`~effekt.SamplingWarning`), and return
 results with the same tidy table as every other effekt design (posterior mean,
 posterior SD, equal-tailed credible interval, empty p-value, ``prob_positive``).
+Priors are overridable by name (``priors={"sigma_kind": 0.5}``); ``prior_predictive()``
+and ``result.posterior_predictive()`` check them against the data, and
+``result.prior_sensitivity(scales=(0.5, 1, 2))`` refits with every prior scale halved and
+doubled (:class:`PriorSensitivity`: a tidy table and a plot).
 
 Importing this module without PyMC raises :class:`~effekt.OptionalDependencyError`;
 install the extra with ``pip install 'effekt[bayes]'``.
@@ -18,7 +22,7 @@ install the extra with ``pip install 'effekt[bayes]'``.
 
 from __future__ import annotations
 
-from effekt.bayes._common import Diagnostics, PredictiveCheck
+from effekt.bayes._common import Diagnostics, PredictiveCheck, PriorSensitivity
 from effekt.bayes._deps import pm as _pm  # noqa: F401  (raises OptionalDependencyError)
 from effekt.bayes._prep import treatment_cohorts
 from effekt.bayes.did import HierarchicalDiD, HierarchicalDiDResult
@@ -29,6 +33,7 @@ __all__ = [
     "HierarchicalDiD",
     "HierarchicalDiDResult",
     "PredictiveCheck",
+    "PriorSensitivity",
     "SocialInheritance",
     "SocialInheritanceResult",
     "treatment_cohorts",

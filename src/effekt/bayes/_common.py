@@ -28,12 +28,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Diagnostics",
     "PredictiveCheck",
+    "PriorSensitivity",
     "PriorSpec",
     "SamplerSettings",
     "check_priors",
     "diagnose",
     "make_prior",
+    "run_prior_sensitivity",
     "sample_model",
+    "scaled_priors",
     "summarise_draws",
 ]
 
@@ -153,6 +156,191 @@ def describe_priors(specs: Mapping[str, PriorSpec], priors: Mapping[str, Any]) -
                 dist += " (user)"
         rows.append({"prior": name, "distribution": dist, "meaning": spec.what})
     return pd.DataFrame(rows)
+
+
+def scaled_priors(
+    specs: Mapping[str, PriorSpec],
+    priors: Mapping[str, Any],
+    names: Any,
+    scales: Any,
+    owner: str,
+) -> tuple[list[str], list[float]]:
+    """Validate the arguments of ``prior_sensitivity``: the priors to scale and the factors.
+
+    Scalable priors are those with a scale (Normal, HalfNormal) that the user did not
+    replace by a distribution of their own.
+    """
+    scalable = [
+        n
+        for n, spec in specs.items()
+        if spec.family in ("normal", "halfnormal") and not _is_distribution(priors.get(n))
+    ]
+    if names is None:
+        chosen = scalable
+    else:
+        if isinstance(names, str) or not isinstance(names, Sequence) or not len(names):
+            raise invalid_parameter(
+                "priors", owner, "None or a non-empty list of prior names", names
+            )
+        chosen = []
+        for name in names:
+            if name not in scalable:
+                raise ParameterError(
+                    f"The 'priors' parameter of {owner} names {name!r}, which is not a prior "
+                    f"that can be scaled. Scalable priors of this fit: {', '.join(scalable)} "
+                    "(priors replaced by your own distributions keep them)."
+                )
+            chosen.append(str(name))
+    if isinstance(scales, str) or not isinstance(scales, Sequence) or not len(scales):
+        raise invalid_parameter("scales", owner, "a non-empty list of positive numbers", scales)
+    factors = []
+    for value in scales:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float | np.integer | np.floating)
+            or not np.isfinite(value)
+            or value <= 0
+        ):
+            raise invalid_parameter(
+                "scales", owner, "a non-empty list of positive numbers", scales,
+                "For example scales=(0.5, 1, 2) halves and doubles every prior scale.",
+            )  # fmt: skip
+        factors.append(float(value))
+    if len(set(factors)) != len(factors):
+        raise invalid_parameter("scales", owner, "distinct factors", scales)
+    return chosen, factors
+
+
+def rescale(
+    specs: Mapping[str, PriorSpec], priors: Mapping[str, Any], names: Sequence[str], factor: float
+) -> dict[str, Any]:
+    """The user's priors with the scale of each of ``names`` multiplied by ``factor``."""
+    out = dict(priors)
+    for name in names:
+        base = priors.get(name)
+        out[name] = factor * (float(base) if base is not None else specs[name].scale)
+    return out
+
+
+class PriorSensitivity:
+    """Reported effects of one model refitted with every prior scale multiplied by a factor.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        ``prior_scale`` (the factor; 1 is the original fit) followed by the rows of
+        the result's :meth:`to_frame` that were compared, for every factor.
+    scaled : list of str
+        The priors whose scales were multiplied.
+    diagnostics : dict
+        :class:`Diagnostics` of each fit, keyed by factor.
+    priors : dict
+        The priors table (``result.priors``) of each fit, keyed by factor.
+    """
+
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        scaled: list[str],
+        diagnostics: dict[float, Diagnostics],
+        priors: dict[float, pd.DataFrame],
+        label_column: str,
+        outcome: str,
+        level: float,
+    ) -> None:
+        self.table = table
+        self.scaled = scaled
+        self.diagnostics = diagnostics
+        self.priors = priors
+        self._label_column = label_column
+        self._outcome = outcome
+        self._level = level
+
+    def to_frame(self) -> pd.DataFrame:
+        """The comparison table (a copy).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        return self.table.copy()
+
+    def max_shift(self) -> pd.Series:
+        """Largest change of each estimate over the factors, in units of its posterior SD.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by the compared effect; under about 0.5 the priors hardly matter.
+        """
+        t = self.table
+        ref = t[t["prior_scale"] == 1.0] if (t["prior_scale"] == 1.0).any() else t
+        sd = ref.groupby(self._label_column, sort=False)["std_error"].mean()
+        spread = t.groupby(self._label_column, sort=False)["estimate"].agg(np.ptp)
+        return (spread / sd).rename("max_shift_in_sd")
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Estimates and credible intervals of every compared effect under every factor.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from effekt._plotting import label, new_axes
+
+        ax = new_axes(ax)
+        t = self.table
+        names = list(dict.fromkeys(t[self._label_column]))[::-1]
+        factors = list(dict.fromkeys(t["prior_scale"]))
+        offsets = np.linspace(-0.25, 0.25, len(factors)) if len(factors) > 1 else [0.0]
+        for off, f in zip(offsets, factors, strict=True):
+            rows = t[t["prior_scale"] == f].set_index(self._label_column).loc[names]
+            y = np.arange(len(names)) + off
+            ax.errorbar(
+                rows["estimate"],
+                y,
+                xerr=[rows["estimate"] - rows["ci_lower"], rows["ci_upper"] - rows["estimate"]],
+                fmt="o",
+                ms=4,
+                capsize=2,
+                label=label("prior_scale", scale=f),
+            )
+        ax.axvline(0.0, color="0.6", lw=0.8)
+        ax.set_yticks(np.arange(len(names)), names)
+        ax.set_xlabel(f"{label('effect')}: {self._outcome}")
+        ax.set_title(
+            f"{label('prior_sensitivity')} ({label('credible_interval', level=self._level)})"
+        )
+        ax.legend(frameon=False, fontsize="small")
+        return ax
+
+
+def run_prior_sensitivity(
+    result: Any,
+    refit: Any,
+    scales: Sequence[float],
+    names: Sequence[str],
+    rows: Any,
+    label_column: str,
+) -> PriorSensitivity:
+    """Refit ``result``'s model at each factor (``refit(factor)``) and stack ``rows(res)``."""
+    parts = []
+    diagnostics = {}
+    priors = {}
+    for factor in scales:
+        res = result if factor == 1.0 else refit(factor)
+        diagnostics[factor] = res.diagnostics
+        priors[factor] = res.priors
+        part = rows(res)
+        parts.append(part.assign(prior_scale=factor)[["prior_scale", *part.columns]])
+    table = pd.concat(parts, ignore_index=True)
+    return PriorSensitivity(
+        table, list(names), diagnostics, priors, label_column, result.outcome, result.level
+    )
 
 
 # --------------------------------------------------------------------------- sampling

@@ -22,6 +22,7 @@ import pandas as pd
 from effekt.bayes._common import (
     Diagnostics,
     PredictiveCheck,
+    PriorSensitivity,
     PriorSpec,
     check_priors,
     check_sampler,
@@ -30,7 +31,10 @@ from effekt.bayes._common import (
     make_prior,
     plot_trace,
     posterior_predictive,
+    rescale,
+    run_prior_sensitivity,
     sample_model,
+    scaled_priors,
     stacked,
     summarise_draws,
 )
@@ -224,9 +228,15 @@ class SocialInheritance(Estimator):
         SamplingWarning
             When R-hat, ESS or divergences say the posterior is unreliable.
         """
+        check_sampler(self, _OWNER)
+        cells, specs, priors = self._prepare(persons, areas)
+        return self._sample(cells, specs, priors)
+
+    def _sample(
+        self, cells: Cells, specs: dict[str, PriorSpec], priors: dict[str, Any]
+    ) -> SocialInheritanceResult:
         settings = check_sampler(self, _OWNER)
         level = resolve_level(self.ci_level)
-        cells, specs, priors = self._prepare(persons, areas)
         model = _build(cells, specs, priors)
         idata, used, notes, seconds = sample_model(model, settings)
         monitored = [v.name for v in model.free_RVs] + ["exposed_with", "exposed_without"]
@@ -244,6 +254,7 @@ class SocialInheritance(Estimator):
             ledger=cells.ledger,
             provenance=Provenance(_OWNER, self.get_params(), settings.seed, cells.fingerprint),
             model=model,
+            prior_specs=(specs, priors),
         )
 
     def build(self, persons: pd.DataFrame, *, areas: pd.DataFrame | None = None) -> Any:
@@ -770,6 +781,7 @@ class SocialInheritanceResult(Result):
         ledger: Ledger,
         provenance: Provenance,
         model: Any,
+        prior_specs: tuple[dict[str, PriorSpec], dict[str, Any]],
     ) -> None:
         self.idata = idata
         self.outcome = outcome
@@ -785,6 +797,7 @@ class SocialInheritanceResult(Result):
         self.provenance = provenance
         self._cells = cells
         self._model = model
+        self._prior_specs = prior_specs
         self._freeze()
 
     def gradient_change(self) -> pd.DataFrame:
@@ -983,6 +996,51 @@ class SocialInheritanceResult(Result):
         ax.set_title(f"{self.title}: {self.outcome}")
         ax.legend(frameon=False)
         return ax
+
+    def prior_sensitivity(
+        self, scales: Sequence[float] = (0.5, 1.0, 2.0), *, priors: Sequence[str] | None = None
+    ) -> PriorSensitivity:
+        """Refit with every prior scale multiplied by each factor and compare the gradient.
+
+        As :meth:`HierarchicalDiDResult.prior_sensitivity
+        <effekt.bayes.HierarchicalDiDResult.prior_sensitivity>`: same cells, sampler
+        settings and seed; factor 1 is this fit. The compared rows are the
+        ``gradient_change`` rows of :meth:`to_frame` and the interaction
+        coefficients.
+
+        Parameters
+        ----------
+        scales : sequence of float, default (0.5, 1.0, 2.0)
+            Positive, distinct factors.
+        priors : sequence of str, optional
+            The priors to scale (names as in :attr:`priors`); default all that have
+            a scale.
+
+        Returns
+        -------
+        PriorSensitivity
+
+        Raises
+        ------
+        ParameterError
+            Non-positive or repeated factors, unknown or unscalable prior names.
+        """
+        specs, user = self._prior_specs
+        names, factors = scaled_priors(specs, user, priors, scales, "prior_sensitivity")
+        params = dict(self.provenance.params)
+
+        def refit(factor: float) -> SocialInheritanceResult:
+            new = rescale(specs, user, names, factor)
+            est = SocialInheritance(**{**params, "priors": new})
+            return est._sample(self._cells, specs, check_priors(new, specs, _OWNER))
+
+        def rows(res: SocialInheritanceResult) -> pd.DataFrame:
+            t = res.to_frame()
+            keep = (t["aggregation"] == "gradient_change") | t["term"].str.contains(":")
+            t = t[keep]
+            return t.assign(effect=t["term"] + " (" + t["scale"] + ")")
+
+        return run_prior_sensitivity(self, refit, factors, names, rows, "effect")
 
     def posterior_predictive(self, *, draws: int = 100) -> PredictiveCheck:
         """Replicate the cell outcomes from the posterior (used by ``plot(kind="ppc")``).
