@@ -72,7 +72,10 @@ def run_demo(
     world = ek.simulate.denmark(n_areas=n_areas, seed=seed)
 
     _step(f"Running the study: {', '.join(designs)} (the Bayesian design takes longest)")
-    result = study.run(world, designs=designs, seed=seed)
+    # 4 chains x 1,000 draws: enough for R-hat and bulk ESS to pass on this model
+    result = study.run(
+        world, designs=designs, seed=seed, bayes_chains=4, bayes_draws=1000, bayes_tune=1000
+    )
     overall = result.overall()
     for row in overall.itertuples():
         _step(
