@@ -120,14 +120,19 @@ def _validate_stayer_year(table: pd.DataFrame) -> None:
             ) from None
 
 
+def _area_spells(iv: pd.DataFrame, areas: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One row per spell and area it reaches: its own area, or (``area_id`` missing, a
+    kommune-wide spell) every area of its kommune; ``area_id`` then ``columns``."""
+    own = iv[iv["area_id"].notna()][["area_id", *columns]]
+    wide = iv[iv["area_id"].isna()][["kommune_code", *columns]].merge(
+        areas[["area_id", "kommune_code"]], on="kommune_code"
+    )[["area_id", *columns]]
+    return pd.concat([own, wide], ignore_index=True)
+
+
 def _first_starts(iv: pd.DataFrame, areas: pd.DataFrame) -> pd.Series:
     """First start year per area of the given spells; kommune-wide spells reach every area."""
-    own = iv[iv["area_id"].notna()][["area_id", "start_year"]]
-    wide = iv[iv["area_id"].isna()][["kommune_code", "start_year"]].merge(
-        areas[["area_id", "kommune_code"]], on="kommune_code"
-    )[["area_id", "start_year"]]
-    both = pd.concat([own, wide], ignore_index=True)
-    first = both.groupby("area_id")["start_year"].min()
+    first = _area_spells(iv, areas, ["start_year"]).groupby("area_id")["start_year"].min()
     return first.reindex(areas["area_id"]).astype("Float64")
 
 
@@ -171,12 +176,7 @@ def co_starts(
         minus treatment start), one row per co-occurring spell and treated area,
         sorted by area, kind and start year.
     """
-    other = iv[~iv["kind"].isin(kinds)]
-    own = other[other["area_id"].notna()][["area_id", "kind", "start_year"]]
-    wide = other[other["area_id"].isna()][["kommune_code", "kind", "start_year"]].merge(
-        areas[["area_id", "kommune_code"]], on="kommune_code"
-    )[["area_id", "kind", "start_year"]]
-    both = pd.concat([own, wide], ignore_index=True)
+    both = _area_spells(iv[~iv["kind"].isin(kinds)], areas, ["kind", "start_year"])
     both = both.assign(
         area_id=both["area_id"].astype(str),
         kind=both["kind"].astype(str),
