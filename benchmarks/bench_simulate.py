@@ -4,7 +4,9 @@ Issue 3 asks that a small world (about 100 areas) builds in well under a second 
 Denmark-sized one (about 500 areas, 20 years) in seconds. Each size runs in a fresh
 process (its own peak resident memory) and reports the CPU and wall time of building the
 world (the ``area_year`` table, lists and transformations) and, separately, of the truth,
-which is computed on first use.
+which is computed on first use. Each size runs with one thread and with every core
+(``effekt.options["threads"]``; the person-year passes run on threads, with identical
+results).
 
 Run: ``python benchmarks/bench_simulate.py [--areas 100 500] [--seed 0]``.
 """
@@ -12,11 +14,15 @@ Run: ``python benchmarks/bench_simulate.py [--areas 100 500] [--seed 0]``.
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 
 from _harness import run, table
 
 CODE = """
+import effekt as ek
 from effekt import simulate
+ek.set_options(threads={threads})
 simulate.denmark(n_areas=10, years=(2005, 2009), seed=1)  # imports and data files
 cpu, wall = time.process_time(), time.perf_counter()
 w = simulate.denmark(n_areas={n}, seed={seed})
@@ -35,16 +41,18 @@ def main() -> None:
     parser.add_argument("--areas", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    cores = max(1, min(len(os.sched_getaffinity(0)), 8))
     rows = []
-    for n in args.areas:
-        res = run(f"denmark({n})", CODE.format(n=n, seed=args.seed))
+    for n, threads in itertools.product(args.areas, dict.fromkeys([1, cores])):
+        res = run(f"denmark({n})", CODE.format(n=n, seed=args.seed, threads=threads))
         if res.values is None:
-            rows.append([n, "failed", res.error, "", "", "", "", ""])
+            rows.append([n, threads, "failed", res.error, "", "", "", "", ""])
             continue
         v = res.values
         rows.append(
             [
                 n,
+                threads,
                 f"{v['persons']:,}",
                 f"{v['person_years']:,}",
                 v["build_cpu"],
@@ -56,6 +64,7 @@ def main() -> None:
         )
     header = [
         "areas",
+        "threads",
         "persons",
         "person-years",
         "build CPU s",

@@ -15,6 +15,7 @@ def test_defaults():
         "display_max_rows": 20,
         "min_cell_count": 5,
         "progress": True,
+        "threads": None,
     }
 
 

@@ -75,3 +75,42 @@ def test_dask_backend_gives_the_same_numbers():
         got = resample(_normals, 600, seed=5, n_jobs=2, progress=False)
         assert client.status == "running"
     np.testing.assert_array_equal(got, expected)
+
+
+def test_thread_map_keeps_order_and_holds_few_items():
+    import threading
+
+    from effekt.parallel import thread_map
+
+    drawn: list[int] = []
+    seen: set[str] = set()
+
+    def items():
+        for i in range(50):  # drawn in order, in the calling thread
+            drawn.append(i)
+            yield i
+
+    def square(i: int) -> int:
+        seen.add(threading.current_thread().name)
+        return i * i
+
+    out = thread_map(square, items(), threads=2)
+    first = next(out)
+    assert first == 0
+    assert len(drawn) <= 5  # at most 2 * threads items ahead of the consumer
+    assert [first, *out] == [i * i for i in range(50)]
+    assert drawn == list(range(50))
+    assert list(thread_map(square, range(5), threads=1)) == [0, 1, 4, 9, 16]
+
+
+def test_threads_option_defaults_to_omp_num_threads(monkeypatch):
+    from effekt.options import resolve_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert resolve_threads() == 3
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert 1 <= resolve_threads() <= 8
+    with ek.set_options(threads=5):
+        assert resolve_threads() == 5
+    with pytest.raises(ek.OptionError, match="threads"):
+        ek.set_options(threads=0)

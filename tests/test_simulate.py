@@ -266,7 +266,7 @@ def test_blocks_do_not_change_the_world(tiny, monkeypatch):
     monkeypatch.setattr(_build, "_CHUNK", 997)
     monkeypatch.setattr(_engine, "_LANE_BLOCK", 5003)
     small = simulate.denmark(n_areas=10, years=(2008, 2016), seed=5)
-    assert len(small._b.engine._big) > 3
+    assert len(small._b.engine.big) > 3
     pd.testing.assert_frame_equal(small.area_year, tiny.area_year)
     pd.testing.assert_frame_equal(small.truth.att(by="unit_time"), tiny.truth.att(by="unit_time"))
     pd.testing.assert_frame_equal(
@@ -275,6 +275,28 @@ def test_blocks_do_not_change_the_world(tiny, monkeypatch):
     )
     pd.testing.assert_frame_equal(small.counterfactual("all"), tiny.counterfactual("all"))
     pd.testing.assert_frame_equal(small.registers()["ras"], tiny.registers()["ras"])
+
+
+def test_threads_do_not_change_the_world(tiny, monkeypatch):
+    # The passes over person-years run their blocks on threads (effekt.options["threads"]):
+    # blocks write disjoint rows and their sums are exact, so any number of threads gives
+    # the same world, truth, stayer panel and registers as one thread.
+    from effekt.simulate import _engine
+
+    monkeypatch.setattr(_engine, "_LANE_BLOCK", 5003)  # many blocks, so threads interleave
+    with ek.set_options(threads=1):
+        one = simulate.denmark(n_areas=10, years=(2008, 2016), seed=5)
+        one_truth = one.truth.att(by="unit_time", population="stayers")
+    with ek.set_options(threads=3):
+        three = simulate.denmark(n_areas=10, years=(2008, 2016), seed=5)
+        assert ek.options["threads"] == 3 and len(three._b.engine.big) > 6
+        pd.testing.assert_frame_equal(three.area_year, tiny.area_year)
+        pd.testing.assert_frame_equal(
+            three.truth.att(by="unit_time", population="stayers"), one_truth
+        )
+        pd.testing.assert_frame_equal(three.stayer_panel(2010), one.stayer_panel(2010))
+        pd.testing.assert_frame_equal(three.registers()["udda"], one.registers()["udda"])
+    np.testing.assert_array_equal(three._b.fact.income, one._b.fact.income)
 
 
 def test_lanes_redrawn_from_saved_states_are_the_same():

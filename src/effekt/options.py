@@ -16,6 +16,12 @@ min_cell_count : int, default 5
     suppresses it (Statistics Denmark's common rule; 3 is used by some projects).
 progress : bool, default True
     Show progress bars in long resampling loops.
+threads : int or None, default None
+    Threads for effekt's own vectorised passes over large arrays (the simulator's
+    person-year passes). ``None`` takes ``OMP_NUM_THREADS`` when it is set (as joblib
+    sets it in its workers, so nested parallelism does not oversubscribe the cores),
+    else the number of cores available to the process, at most 8. Results do not
+    depend on it.
 
 Examples
 --------
@@ -31,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -55,6 +62,10 @@ def _bool(value: Any) -> bool:
     return isinstance(value, bool)
 
 
+def _threads(value: Any) -> bool:
+    return value is None or _positive_int(value)
+
+
 # name -> (default, validator, what a valid value is)
 _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "ci_level": (0.95, _level, "a float in [0.5, 1), e.g. 0.95 (not 95)"),
@@ -62,6 +73,7 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "display_max_rows": (20, _positive_int, "a positive integer"),
     "min_cell_count": (5, _positive_int, "a positive integer (Statistics Denmark: 5)"),
     "progress": (True, _bool, "True or False"),
+    "threads": (None, _threads, "a positive integer, or None (OMP_NUM_THREADS, else the cores)"),
 }
 
 
@@ -98,7 +110,7 @@ class set_options:
 
     Parameters
     ----------
-    ci_level, language, display_max_rows, min_cell_count, progress
+    ci_level, language, display_max_rows, min_cell_count, progress, threads
         See :mod:`effekt.options` for meaning and defaults.
 
     Raises
@@ -145,3 +157,18 @@ def resolve_level(level: float | None) -> float:
             f"Got {level!r} instead."
         )
     return float(level)
+
+
+def resolve_threads() -> int:
+    """The number of threads of the ``threads`` option (``None`` resolved; at least 1)."""
+    value = options["threads"]
+    if value is not None:
+        return int(value)
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))

@@ -29,15 +29,17 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
 
 from effekt.errors import invalid_parameter
-from effekt.options import options
+from effekt.options import options, resolve_threads
 
-__all__ = ["parallel_map", "resample", "spawn_generators"]
+__all__ = ["parallel_map", "resample", "spawn_generators", "thread_map"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -88,6 +90,54 @@ def spawn_generators(
     _check_seed(seed, "spawn_generators")
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     return [np.random.default_rng(s) for s in root.spawn(n)]
+
+
+def thread_map(
+    func: Callable[[T], R], items: Iterable[T], threads: int | None = None
+) -> Iterator[R]:
+    """``func(x) for x in items`` on a pool of threads: results in order, a few items ahead.
+
+    For effekt's own passes over large numpy arrays, whose kernels release the GIL:
+    threads share the arrays (no copies, unlike processes), so two cores cut the time
+    of a pass by up to a half. Items are drawn from ``items`` in order in the calling
+    thread (so a generator that draws random numbers draws them in the same order for
+    any number of threads), and at most ``2 * threads`` items and results are held at
+    a time, which bounds their memory.
+
+    Parameters
+    ----------
+    func : callable
+        Called on each item; it must be safe to run concurrently with itself (for
+        example, each call writes its own rows of a shared array, or returns its part).
+    items : iterable
+        The items, drawn lazily in order.
+    threads : int, optional
+        Number of threads; by default the ``threads`` option (``effekt.options``).
+        With one thread the items are processed in this thread.
+
+    Returns
+    -------
+    iterator
+        ``func(item)`` for each item, in the order of ``items``.
+
+    Examples
+    --------
+    >>> from effekt.parallel import thread_map
+    >>> list(thread_map(lambda x: x * x, range(5), threads=2))
+    [0, 1, 4, 9, 16]
+    """
+    n = resolve_threads() if threads is None else threads
+    if n <= 1:
+        yield from map(func, items)
+        return
+    pending: deque[Future[R]] = deque()
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        for x in items:  # loop over the items, submitting ahead
+            pending.append(pool.submit(func, x))
+            if len(pending) >= 2 * n:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _progress(total: int, desc: str, show: bool | None) -> Any:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, fields
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from effekt.options import resolve_threads
+from effekt.parallel import thread_map
 from effekt.simulate import _dgp as D
 from effekt.simulate._effects import KINDS
 from effekt.simulate._engine import (
@@ -158,12 +162,19 @@ class Builder:
         # build-up, persistence ** years since the last exposed year)
         self._plan: list[tuple[str, str, float, np.ndarray, float, float, np.ndarray]] = []
         self._kind_exposure: dict[str, tuple[np.ndarray, ...]] = {}
+        childhood = D.ChildhoodWindow.of(ps, area_p, y0, y1)
+        # the area persons' spells: area, first and last year (from y0)
+        spells = (
+            ps.area.take(area_p).astype(np.int32),
+            ps.in_start.take(area_p).astype(np.int32) - np.int32(y0),
+            ps.in_end.take(area_p).astype(np.int32) - np.int32(y0),
+        )
         for (kind, outcome), eff in self.cfg.effects.items():
             fam = D.OUTCOME_FAMILY[outcome]
             tl = self.timelines[kind]
             mult = progs.mult[(kind, outcome)]
             if fam == "edu":
-                e18 = D.exposure_before_18(tl, ps, area_p, y0, y1)
+                e18 = childhood.exposure(tl)
                 sel = area_p[e18 > 0]
                 size = (
                     eff.size / (1 - D._P_ENROLLED_20)
@@ -181,7 +192,7 @@ class Builder:
                 self.edu_contrib[kind] = (sel, val)  # one youth-education effect per kind
                 continue
             if kind not in self._kind_exposure:
-                self._kind_exposure[kind] = self._exposed_persons(tl, area_p)
+                self._kind_exposure[kind] = self._exposed_persons(tl, area_p, spells)
             if outcome.endswith("_per_1000"):
                 scale = eff.size / 1000.0
             elif fam == "neet":
@@ -194,17 +205,18 @@ class Builder:
             self._plan.append(plan)
         self.families = list(dict.fromkeys(fam for _, fam, *_ in self._plan))
 
-    def _exposed_persons(self, tl: D.Timeline, area_p: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _exposed_persons(
+        self, tl: D.Timeline, area_p: np.ndarray, spells: tuple[np.ndarray, ...]
+    ) -> tuple[np.ndarray, ...]:
         """Persons exposed to a kind while in their area.
 
-        Returns the persons (int64), the number of years from moving in to their first
-        year of exposure, the kind's cumulative activity (``Timeline.cum``) and last
-        active year (``Timeline.last``), flattened.
+        ``spells`` holds the area, first and last year (from ``y0``) of the persons
+        ``area_p``. Returns the persons (int64), the number of years from moving in to
+        their first year of exposure, the kind's cumulative activity (``Timeline.cum``)
+        and last active year (``Timeline.last``), flattened.
         """
-        ps, y0, T = self.ps, self.cfg.y0, self.T
-        a = ps.area[area_p].astype(np.int32)
-        s = ps.in_start[area_p].astype(np.int32) - np.int32(y0)
-        end = ps.in_end[area_p].astype(np.int32) - np.int32(y0)
+        T = self.T
+        a, s, end = spells
         # the first active year from each year on (T: none)
         active = np.diff(tl.cum, axis=1) > 0
         on = np.where(active, np.arange(T, dtype=np.int32), np.int32(T))
@@ -271,18 +283,10 @@ class Builder:
         return out
 
     def _deltas(
-        self,
-        at: At,
-        values: list[tuple[str, str, np.ndarray, np.ndarray]],
-        buffers: dict[str, np.ndarray],
+        self, at: At, values: list[tuple[str, str, np.ndarray, np.ndarray]]
     ) -> dict[str, np.ndarray]:
         """The summed effects per family on a block (dense float32, added in order)."""
-        delta = {}
-        for f in self.families:
-            if f not in buffers or len(buffers[f]) < at.n:
-                buffers[f] = np.empty(at.n, np.float32)  # reused from block to block
-            delta[f] = buffers[f][: at.n]
-            delta[f].fill(0)
+        delta = {f: np.zeros(at.n, np.float32) for f in self.families}
         for _, fam, li, val in values:
             delta[fam][li] += val
         return delta
@@ -292,37 +296,48 @@ class Builder:
     def _factual(self) -> None:
         """Outcomes and statistic flags of every person-year, block by block.
 
-        Each large block of whole persons gets its random lanes and the effects of the
-        interventions on its person-years; its outcomes are computed in small,
-        cache-sized blocks. The same pass sums the statistics of the persons present
-        in every world (all but the two candidate households of transformable tenancies).
+        Each large block of whole persons gets its random lanes (drawn in order, in
+        this thread) and the effects of the interventions on its person-years; its
+        outcomes are computed in small, cache-sized blocks. The large blocks run on the
+        ``threads`` option's threads (they write disjoint rows; their sums are exact,
+        so the order of adding them does not matter). The same pass sums the
+        statistics of the persons present in every world (all but the two candidate
+        households of transformable tenancies).
         """
+        self.fact = Facts(self.rows.n)
+        paths = EduPaths.of(self.ps, self.completed)
+        parts = thread_map(partial(self._factual_block, paths), self.engine.big_blocks(lanes=True))
+        area = GroupSums(self.areas.n * self.T)
+        region = np.zeros((2, 5 * self.T))
+        for a, r in parts:  # loop over large blocks
+            area.merge(a)
+            region += r
+        self.s_c0 = (area.result(), region)
+
+    def _factual_block(self, paths: EduPaths, big: At) -> tuple[GroupSums, np.ndarray]:
+        """The factual pass over one large block: outcomes stored, sums returned."""
         eng, ps, rows, T, y0 = self.engine, self.ps, self.rows, self.T, self.cfg.y0
-        self.fact = Facts(rows.n)
-        paths = EduPaths.of(ps, self.completed)
         area = GroupSums(self.areas.n * T)
         region = np.zeros((2, 5 * T))
-        buffers: dict[str, np.ndarray] = {}
-        for big in eng.big_blocks(lanes=True):  # loop over large blocks
-            big_delta = self._deltas(big, self._effect_values(big), buffers)
-            for at in eng.blocks(_CHUNK, within=big):  # loop over small blocks
-                lo = at.start - big.start
-                delta = {f: v[lo : lo + at.n] for f, v in big_delta.items()}
-                out = eng.outcome(at, paths, delta)
-                age = at.row(rows.age)
-                flags = stat_flags(age, at.person(ps.herk), out)
-                self.fact.put(at.rows, out, flags)
-                always = at.person(ps.cand) == 0
-                sel = np.flatnonzero(always & (at.row(rows.area) >= 0))
-                area.add(at.ay.take(sel), age.take(sel), flags.take(sel), out.income.take(sel))
-                sel = np.flatnonzero(always & ((flags & INC) != 0))
-                reg = at.person(ps.reg).take(sel).astype(np.int32) * np.int32(T) + (
-                    at.row(rows.year).take(sel) - y0
-                )
-                income = out.income.take(sel)
-                region[0] += np.bincount(reg, minlength=5 * T)
-                region[1] += np.bincount(reg, weights=income, minlength=5 * T)
-        self.s_c0 = (area.result(), region)
+        big_delta = self._deltas(big, self._effect_values(big))
+        for at in eng.blocks(_CHUNK, within=big):  # loop over small blocks
+            lo = at.start - big.start
+            delta = {f: v[lo : lo + at.n] for f, v in big_delta.items()}
+            out = eng.outcome(at, paths, delta)
+            age = at.row(rows.age)
+            flags = stat_flags(age, at.person(ps.herk), out)
+            self.fact.put(at.rows, out, flags)
+            always = at.person(ps.cand) == 0
+            sel = np.flatnonzero(always & (at.row(rows.area) >= 0))
+            area.add(at.ay.take(sel), age.take(sel), flags.take(sel), out.income.take(sel))
+            sel = np.flatnonzero(always & ((flags & INC) != 0))
+            reg = at.person(ps.reg).take(sel).astype(np.int32) * np.int32(T) + (
+                at.row(rows.year).take(sel) - y0
+            )
+            income = out.income.take(sel)
+            region[0] += np.bincount(reg, minlength=5 * T)
+            region[1] += np.bincount(reg, weights=income, minlength=5 * T)
+        return area, region
 
     # ------------------------------------------------------------------ sums
 
@@ -511,12 +526,18 @@ class Builder:
         kinds_with = sorted({k for k, *_ in self._plan} | set(self.edu_contrib), key=KINDS.index)
         worlds = [_World.of(self, k, {k}, self.member_fact, self.sums_fact) for k in kinds_with]
         worlds.append(_World.of(self, "all", set(KINDS), self.member_base, self.base))
-        buffers: dict[str, np.ndarray] = {}
-        for big in eng.big_blocks(lanes=True):  # loop over large blocks
+
+        def block(big: At) -> list[tuple[np.ndarray, tuple[np.ndarray, ...]] | None]:
             values = self._effect_values(big)
-            delta = self._deltas(big, values, buffers)
-            for w in worlds:
-                self._changes(big, values, delta, w)
+            delta = self._deltas(big, values)
+            return [self._changes(big, values, delta, w) for w in worlds]
+
+        # the large blocks on the threads option's threads; their changes kept in order
+        for changes in thread_map(block, eng.big_blocks(lanes=True)):  # loop over blocks
+            for w, change in zip(worlds, changes, strict=True):
+                if change is not None:
+                    w.rows.append(change[0])
+                    w.new.append(change[1])
         self.cf_sums: dict[str, Sums] = {}
         self._cf_rows: dict[str, tuple[np.ndarray, Outcome]] = {}
         for w in worlds:
@@ -543,8 +564,12 @@ class Builder:
         values: list[tuple[str, str, np.ndarray, np.ndarray]],
         delta: dict[str, np.ndarray],
         w: _World,
-    ) -> None:
-        """The person-years of a block whose outcomes differ in world ``w``, and theirs."""
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...]] | None:
+        """The person-years of a block whose outcomes differ in world ``w``, and theirs.
+
+        Returns their row indices and their outcomes (the fields of :class:`Outcome`),
+        or None where nothing changes.
+        """
         eng, rows, fact = self.engine, self.rows, self.fact
         lo = big.start
         # the removed effects' rows (candidates) and values per family on them (added in
@@ -637,10 +662,10 @@ class Builder:
                 new_crime["placed"] = (r[diff], placed[diff])
                 changed.append(r[diff])
         if not changed:
-            return
+            return None
         idx = union(changed)
         if not len(idx):
-            return
+            return None
         new = fact.take(lo + idx)
         if len(r_edu):
             assert w.paths is not None
@@ -663,8 +688,7 @@ class Builder:
         if "placed" in new_crime:
             r, placed = new_crime["placed"]
             new.placed[np.searchsorted(idx, r)] = placed
-        w.rows.append(lo + idx)
-        w.new.append(tuple(getattr(new, f.name) for f in fields(Outcome)))
+        return lo + idx, tuple(getattr(new, f.name) for f in fields(Outcome))
 
     def release(self) -> None:
         """Drop what only the counterfactuals and the truth needed."""
@@ -682,13 +706,27 @@ class Builder:
         """
         eng, ps, rows, T = self.engine, self.ps, self.rows, self.T
         n_a = self.areas.n
-        acc = GroupSums(n_a * T * T)
-        for at in eng.big_blocks():  # loop over large blocks
-            keep = np.flatnonzero((at.row(rows.area) >= 0) & at.person(self.member_fact))
-            since = at.person(ps.in_start).take(keep).astype(np.int64) - self.cfg.y0
-            group = at.ay.take(keep).astype(np.int64) * T + since
-            flags = at.row(self.fact.flags).take(keep)
-            acc.add(group, at.row(rows.age).take(keep), flags, at.row(self.fact.income).take(keep))
+
+        def task(blocks: list[tuple[int, int]]) -> GroupSums:
+            # one accumulator per task (its groups are large: area x year x first year)
+            acc = GroupSums(n_a * T * T)
+            for p0, p1 in blocks:  # loop over this task's large blocks
+                at = eng.block(p0, p1)
+                keep = np.flatnonzero((at.row(rows.area) >= 0) & at.person(self.member_fact))
+                since = at.person(ps.in_start).take(keep).astype(np.int64) - self.cfg.y0
+                group = at.ay.take(keep).astype(np.int64) * T + since
+                flags = at.row(self.fact.flags).take(keep)
+                income = at.row(self.fact.income).take(keep)
+                acc.add(group, at.row(rows.age).take(keep), flags, income)
+            return acc
+
+        # the large blocks in one contiguous run per thread
+        n = min(resolve_threads(), len(eng.big))
+        cut = np.linspace(0, len(eng.big), n + 1).round().astype(int)
+        tasks = [eng.big[a:b] for a, b in itertools.pairwise(cut)]
+        acc, *rest = thread_map(task, tasks, n)
+        for part in rest:  # loop over the other tasks' sums
+            acc.merge(part)
         table = np.zeros((len(STATS), n_a, T, T + 1))
         np.cumsum(acc.result().reshape(len(STATS), n_a, T, T), axis=3, out=table[..., 1:])
         return table

@@ -29,6 +29,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from effekt.parallel import thread_map
 from effekt.simulate._effects import KERNEDRIFT_KINDS, KINDS, Effect
 
 # --------------------------------------------------------------------------- constants
@@ -841,7 +842,9 @@ def expand_rows(ps: Persons) -> Rows:
     area = np.empty(n, np.int16)
     age = np.empty(n, np.int8)
     cuts = np.r_[0, np.searchsorted(start, np.arange(1 << 20, n, 1 << 20)), ps.n]
-    for p0, p1 in itertools.pairwise(cuts):  # loop over blocks of persons
+
+    def fill(block: tuple[int, int]) -> None:
+        p0, p1 = block
         lo, hi = int(start[p0]), int(start[p1])
         cnt = length[p0:p1]
         who = np.repeat(np.arange(p0, p1, dtype=np.int32), cnt)
@@ -856,6 +859,9 @@ def expand_rows(ps: Persons) -> Rows:
         area[lo:hi] = np.where(second, np.int16(-1), ps.area.take(who))
         # ages are 1-110 (first counted the year after birth; alive_end <= birth + 110)
         age[lo:hi] = y - ps.birth.take(who)
+
+    for _ in thread_map(fill, itertools.pairwise(cuts)):  # blocks of persons: disjoint rows
+        pass
     return Rows(pid, year, area, age, length, start)
 
 
@@ -875,14 +881,32 @@ class Timeline:
         return cls(cum, np.maximum.accumulate(years, axis=1))
 
 
-def exposure_before_18(
-    tl: Timeline, ps: Persons, persons: np.ndarray, y0: int, y1: int
-) -> np.ndarray:
-    """Years before age 18 lived in the person's area while the activity was on."""
-    a = ps.area[persons].astype(np.int64)
-    s = ps.in_start[persons].astype(np.int64)
-    stop = np.minimum(np.minimum(ps.in_end[persons], ps.birth[persons] + 17), y1).astype(np.int64)
-    ok = stop >= s
-    stop_c = np.clip(stop, y0 - 1, y1)
-    e = tl.cum[a, stop_c - y0 + 1] - tl.cum[a, np.clip(s, y0, y1) - y0]
-    return np.where(ok, e, 0)
+@dataclass
+class ChildhoodWindow:
+    """Each person's years in their area before 18, as flat indices into ``Timeline.cum``.
+
+    Computed once for a set of persons, it gives their exposure to any kind's timeline
+    with two gathers (:meth:`exposure`).
+    """
+
+    hi: np.ndarray  # index of cum at the last year before 18 in the area (+ 1)
+    lo: np.ndarray  # index of cum at the first year in the area
+    ok: np.ndarray  # whether any year in the area is before 18
+
+    @classmethod
+    def of(cls, ps: Persons, persons: np.ndarray, y0: int, y1: int) -> ChildhoodWindow:
+        a = ps.area.take(persons).astype(np.int64)
+        s = ps.in_start.take(persons).astype(np.int64)
+        stop = np.minimum(
+            np.minimum(ps.in_end.take(persons), ps.birth.take(persons) + 17), y1
+        ).astype(np.int64)
+        # flat indices into cum (n_areas, T + 1): gathers, much faster than 2-d indexing
+        row = a * (y1 - y0 + 2)
+        hi = row + np.maximum(stop, y0 - 1) - (y0 - 1)
+        lo = row + np.minimum(np.maximum(s, y0), y1) - y0
+        return cls(hi, lo, stop >= s)
+
+    def exposure(self, tl: Timeline) -> np.ndarray:
+        """Years before age 18 lived in the person's area while the activity was on."""
+        cum = tl.cum.ravel()
+        return np.where(self.ok, cum.take(self.hi) - cum.take(self.lo), 0)

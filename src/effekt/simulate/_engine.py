@@ -274,7 +274,7 @@ class Engine:
         self.risk_cv = np.float32(0.011) * ps.risk
         self.risk_ch = np.float32(0.045) * ps.risk
         self.row_len, self.row_start = rows.length, rows.start
-        self._big = self._bounds(_LANE_BLOCK, 0, ps.n)
+        self.big = self._bounds(_LANE_BLOCK, 0, ps.n)  # the large blocks (first, last person)
 
     # ------------------------------------------------------------------ selections
 
@@ -313,7 +313,7 @@ class Engine:
     def big_blocks(self, lanes: bool = False) -> Iterator[At]:
         """The large blocks of whole persons, with their random lanes if ``lanes``."""
         top = np.iinfo(np.int64).max
-        for i, (p0, p1) in enumerate(self._big):  # loop over large blocks
+        for i, (p0, p1) in enumerate(self.big):  # loop over large blocks
             at = self.block(p0, p1)
             if lanes:
                 if i == len(self._states):  # first pass: draw on from the generator
@@ -562,6 +562,12 @@ class GroupSums:
             self.counts[j] += np.bincount(g, minlength=n)
             if bit == INC:
                 self.income += np.bincount(g, weights=income.take(sel), minlength=n)
+
+    def merge(self, other: GroupSums) -> None:
+        """Add the sums of ``other`` (over the same groups)."""
+        self.by_class += other.by_class
+        self.counts += other.counts
+        self.income += other.income
 
     def result(self) -> np.ndarray:
         """The sums, shape ``(len(STATS), n_groups)`` (float; counts are exact)."""

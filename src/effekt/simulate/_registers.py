@@ -60,7 +60,7 @@ class Emitter:
             any_on |= act
         tl = D.Timeline.of(any_on, y0)
         expo = np.zeros(len(p))
-        expo[in_area] = D.exposure_before_18(tl, ps, p[in_area], y0, y1)
+        expo[in_area] = D.ChildhoodWindow.of(ps, p[in_area], y0, y1).exposure(tl)
         # outcomes by age, from the person-years (so that they agree with the registers)
         r = self.rows
         age = rows.age.take(r)
