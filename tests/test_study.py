@@ -512,6 +512,29 @@ def test_disclosure_suppresses_and_says_so(result, tmp_path):
     assert (tmp_path / "r_files" / "figure_1.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_diagnostic_reasons_follow_the_language(result, tmp_path):
+    en = result.diagnostics
+    with ek.set_options(language="da"):
+        da = result.diagnostics
+    assert list(da.columns) == list(en.columns)
+    pd.testing.assert_frame_equal(da.drop(columns="reason"), en.drop(columns="reason"))
+    by = da.set_index("diagnostic")["reason"]
+    assert by["pretrend_p"].startswith("samlet Wald-test af")
+    assert "placebotildelinger til aldrig behandlede områder" in by["placebo_p"]
+    assert by["designs_agree"].startswith("de samlede intervaller for did, synth")
+    assert "behandlede områder" in by["cooccurring_share"]
+    # the Danish report shows the Danish reasons, not the English ones
+    html = result.to_report(tmp_path / "r.html", language="da").read_text("utf-8")
+    assert "samlet Wald-test af" in html and "joint Wald test" not in html
+
+
+def test_danish_numbers_in_reasons():
+    from effekt.study._designs import _da
+
+    assert _da(1234567.891, ",.2f") == "1.234.567,89"
+    assert _da(0.5, ".2f") == "0,50"
+
+
 def test_latex_and_excel(result, tmp_path):
     tex = result.to_latex(tmp_path / "t.tex").read_text(encoding="utf-8")
     assert tex.count("\\begin{tabular}") == 3 and "Disclosure control" in tex
@@ -616,6 +639,8 @@ def test_co_starts_are_counted_as_by_hand():
     assert row["flag"] == "caution"
     # one area each: ties listed by name
     assert "3 of 4 treated areas (75%)" in row["reason"]
+    assert "3 af 4 behandlede områder (75 %)" in row["reason_da"]
+    assert "oftest fremskudt_beskaeftigelse (1 område), fritidsjob (1 område)" in row["reason_da"]
     listed = "fremskudt_beskaeftigelse (1 area), fritidsjob (1 area), lbf_helhedsplan (1 area)"
     assert listed in row["reason"]
 
@@ -679,7 +704,7 @@ def test_narrative_is_silent_on_co_starts_when_they_are_rare(result):
 def test_narrative_names_a_study_level_caution_without_a_design(world, plan_study):
     # designs_agree (design "all") in caution: the narrative says so without a design name
     res = _run(plan_study, world, designs=("synth",))
-    diag = res.diagnostics
+    diag = res._diagnostics.copy()
     diag.loc[diag["diagnostic"] == "pre_rmspe", ["design", "diagnostic", "flag"]] = [
         "all",
         "designs_agree",

@@ -87,8 +87,15 @@ def capture(notes: list[str], func: Callable[[], Any]) -> Any:
 
 
 def _diag(
-    design: str, outcome: str, name: str, value: float, ok: bool | None, reason: str
+    design: str,
+    outcome: str,
+    name: str,
+    value: float,
+    ok: bool | None,
+    reason: str,
+    reason_da: str,
 ) -> dict[str, Any]:
+    """One diagnostic row, its reason in English and Danish (CFBU reports in Danish)."""
     flag = "not available" if ok is None else ("pass" if ok else "caution")
     return {
         "design": design,
@@ -97,7 +104,19 @@ def _diag(
         "value": float(value),
         "flag": flag,
         "reason": reason,
+        "reason_da": reason_da,
     }
+
+
+def _failed(design: str, outcome: str, name: str, err: EffektError) -> dict[str, Any]:
+    """A diagnostic that could not be computed, with the error's first sentence."""
+    first = str(err).split(".")[0]
+    return _diag(design, outcome, name, math.nan, None, first, f"ikke beregnet: {first}")
+
+
+def _da(x: float, fmt: str) -> str:
+    """A number in Danish notation (decimal comma, thousands point)."""
+    return format(x, fmt).replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def _effects(
@@ -163,14 +182,24 @@ def cooccurring_diagnostic(sample: Sample, outcome: str) -> dict[str, Any]:
         f"{n_hit} of {n} treated areas ({share:.0%}) see another intervention start within "
         f"±{CO_START_WINDOW} year of their treatment start"
     )
+    reason_da = (
+        f"{n_hit} af {n} behandlede områder ({share * 100:.0f} %) får en anden indsats, der "
+        f"starter inden for ±{CO_START_WINDOW} år fra deres start"
+    )
     if n_hit:
-        by_kind = top_co_kinds(hit)
+        by_kind = top_co_kinds(hit)[:3]
         reason += (
             ", most often "
-            + ", ".join(f"{k} ({c} area{'s' if c > 1 else ''})" for k, c in by_kind[:3])
+            + ", ".join(f"{k} ({c} area{'s' if c > 1 else ''})" for k, c in by_kind)
             + "; there the designs estimate the bundle"
         )
-    return _diag("all", outcome, "cooccurring_share", share, share <= COOCCURRING_MAX, reason)
+        reason_da += (
+            ", oftest "
+            + ", ".join(f"{k} ({c} område{'r' if c > 1 else ''})" for k, c in by_kind)
+            + "; dér estimerer designerne den samlede pakke af indsatser"
+        )
+    ok = share <= COOCCURRING_MAX
+    return _diag("all", outcome, "cooccurring_share", share, ok, reason, reason_da)
 
 
 def top_co_kinds(co_starts: pd.DataFrame) -> list[tuple[str, int]]:
@@ -239,7 +268,7 @@ def _pretrend(outcome: str, wald: Callable[[], tuple[float, int, float]]) -> dic
     try:
         stat, q, p = wald()
     except EffektError as err:
-        return _diag("did", outcome, "pretrend_p", math.nan, None, str(err).split(".")[0])
+        return _failed("did", outcome, "pretrend_p", err)
     return _diag(
         "did",
         outcome,
@@ -247,6 +276,7 @@ def _pretrend(outcome: str, wald: Callable[[], tuple[float, int, float]]) -> dic
         p,
         p >= PRETREND_ALPHA,
         f"joint Wald test of {q} lead(s): chi2 = {stat:.2f}",
+        f"samlet Wald-test af {q} periode(r) før start: chi2 = {_da(stat, '.2f')}",
     )
 
 
@@ -273,18 +303,25 @@ def _breakdown(es: Any, outcome: str, s: Settings, notes: list[str]) -> dict[str
                 "the average effect's interval includes 0 even under exact parallel trends: "
                 "no non-zero conclusion to break down"
             )
+            reason_da = (
+                "den gennemsnitlige effekts interval indeholder 0 selv under helt parallelle "
+                "trends: der er ingen konklusion om en effekt, som kan brydes ned"
+            )
             ok: bool | None = None
         else:
             reason = (
                 "the non-zero conclusion survives post-treatment trend violations up to "
                 f"{b:.2f} times the largest pre-treatment one (relative magnitudes)"
             )
+            reason_da = (
+                "konklusionen om en effekt holder ved brud på de parallelle trends efter "
+                f"starten op til {_da(b, '.2f')} gange det største før starten (relative "
+                "størrelser)"
+            )
             ok = b >= BREAKDOWN_MIN
-        return _diag("did", outcome, "honest_breakdown_mbar", b, ok, reason)
+        return _diag("did", outcome, "honest_breakdown_mbar", b, ok, reason, reason_da)
     except EffektError as err:
-        return _diag(
-            "did", outcome, "honest_breakdown_mbar", math.nan, None, str(err).split(".")[0]
-        )
+        return _failed("did", outcome, "honest_breakdown_mbar", err)
 
 
 # ------------------------------------------------------------------------------ synth
@@ -445,6 +482,8 @@ def _synth_summary(
             fit,
             bool(fit <= sigma) if judged.any() else None,
             f"pre-treatment gap (net of a constant) vs the donors' year-to-year noise {sigma:.3g}",
+            "afvigelse før start (renset for en konstant) mod donorernes støj fra år til år "
+            + _da(sigma, ".3g"),
         ),
         _diag(
             "synth",
@@ -454,6 +493,9 @@ def _synth_summary(
             (n_draws >= 1 / 0.05 - 1) if n_draws else None,
             f"rank p-value of |ATT| among {n_draws} placebo assignments of never-treated "
             "areas" + (" (caution: too few draws to reach 5%)" if n_draws < 19 else ""),
+            f"rang-p-værdi for |ATT| blandt {n_draws} placebotildelinger til aldrig "
+            "behandlede områder"
+            + (" (varsomhed: for få træk til at nå 5 %)" if n_draws < 19 else ""),
         ),
     ]
     return effects, diagnostics
@@ -509,6 +551,7 @@ def fit_bayes(sample: Sample, outcome: str, s: Settings, label: str) -> DesignFi
             d.max_rhat,
             bool(d.max_rhat <= RHAT_MAX),
             f"largest R-hat over the parameters (should be <= {RHAT_MAX})",
+            f"største R-hat over parametrene (bør være <= {_da(RHAT_MAX, 'g')})",
         ),
         _diag(
             "bayes",
@@ -517,6 +560,7 @@ def fit_bayes(sample: Sample, outcome: str, s: Settings, label: str) -> DesignFi
             d.min_ess_bulk,
             bool(d.min_ess_bulk >= ESS_MIN),
             f"smallest bulk effective sample size (should be >= {ESS_MIN:.0f})",
+            f"mindste effektive stikprøvestørrelse, bulk (bør være >= {ESS_MIN:.0f})",
         ),
         _diag(
             "bayes",
@@ -525,6 +569,7 @@ def fit_bayes(sample: Sample, outcome: str, s: Settings, label: str) -> DesignFi
             float(d.divergences),
             d.divergences == 0,
             f"divergent transitions in {d.n_draws:,} draws",
+            f"divergente overgange i {_da(d.n_draws, ',')} træk",
         ),
     ]
     return DesignFit("bayes", outcome, effects, diagnostics, notes, result)
@@ -722,7 +767,13 @@ def fit_did_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
         pretrend = _pretrend(outcome, lambda: _wald(es._est.to_numpy()[leads], cov))
     else:
         pretrend = _diag(
-            "did", outcome, "pretrend_p", math.nan, None, "no lead in the event window"
+            "did",
+            outcome,
+            "pretrend_p",
+            math.nan,
+            None,
+            "no lead in the event window",
+            "ingen periode før start i hændelsesvinduet",
         )
     diagnostics = [pretrend, _breakdown(es, outcome, s, notes)]
     return DesignFit("did", outcome, effects, diagnostics, notes, fits)

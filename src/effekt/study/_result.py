@@ -181,10 +181,18 @@ class StudyResult(Result):
                         + (" overlap" if overlap else " do not overlap")
                         + ("; same sign" if same_sign else "; signs differ")
                     ),
+                    "reason_da": (
+                        "de samlede intervaller for "
+                        + ", ".join(o["design"])
+                        + (" overlapper" if overlap else " overlapper ikke")
+                        + ("; samme fortegn" if same_sign else "; forskellige fortegn")
+                    ),
                 }
             )
+        # reason: English, reason_da: Danish (the diagnostics property shows one of them)
         return pd.DataFrame(
-            rows, columns=["design", "outcome", "diagnostic", "value", "flag", "reason"]
+            rows,
+            columns=["design", "outcome", "diagnostic", "value", "flag", "reason", "reason_da"],
         )
 
     def overall_rows(self, outcome: str) -> pd.DataFrame:
@@ -226,9 +234,10 @@ class StudyResult(Result):
         kommune-wide; a base-kind plan counts only if it starts in the treatment's
         start year or the year after; caution above 0.25: there the designs estimate
         the bundle; see :attr:`co_starts`).
-        ``flag`` is ``"pass"``, ``"caution"`` or ``"not available"``.
+        ``flag`` is ``"pass"``, ``"caution"`` or ``"not available"``; ``reason``
+        explains the value in ``effekt.options["language"]`` (English or Danish).
         """
-        return self._diagnostics.copy()
+        return _diagnostics_in(self._diagnostics, _language(None))
 
     @property
     def co_starts(self) -> pd.DataFrame:
@@ -307,7 +316,7 @@ class StudyResult(Result):
             "truth",
             "n_units",
         ]
-        diag = self._diagnostics
+        diag = self.diagnostics
         notes = [*self.notes]
         if len(self.ledger):
             notes.append(self.ledger.describe())
@@ -729,9 +738,15 @@ def _column_names(language: str) -> dict[str, str]:
 _FLAGS_DA = {"pass": "bestået", "caution": "varsomhed", "not available": "ikke tilgængelig"}
 
 
+def _diagnostics_in(diag: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The diagnostics with the reason in ``language`` (one ``reason`` column)."""
+    reason = diag["reason_da"] if language == "da" else diag["reason"]
+    return diag.drop(columns="reason_da").assign(reason=reason)
+
+
 def _diagnostics_display(diag: pd.DataFrame, language: str) -> pd.DataFrame:
-    """The diagnostics table for reports; in Danish the headers and flags are translated."""
-    out = diag.copy()
+    """The diagnostics table for reports; in Danish the headers, flags and reasons."""
+    out = _diagnostics_in(diag, language)
     if language == "da":
         out["flag"] = out["flag"].map(_FLAGS_DA)
     return out.rename(columns=_column_names(language))
