@@ -98,6 +98,53 @@ def test_se_methods_are_seeded_and_jackknife_needs_two_treated():
         ek.synth.SyntheticDiD(se="jackknife").fit(panel_of(one))
 
 
+def test_replicates_are_the_draws_behind_the_standard_error():
+    panel = panel_of(staggered_frame())
+    res = ek.synth.SyntheticDiD(n_reps=40, seed=2).fit(panel)
+    reps = res.replicates
+    assert reps.shape == (40, 3) and list(reps.columns) == ["att", 2010, 2013]
+    # Arkhangelsky et al. (2021), Algorithm 4: the SE is the draws' standard deviation
+    # (denominator B, as synthdid's sqrt((B - 1) / B) * sd)
+    assert res.se == pytest.approx(float(np.std(reps["att"], ddof=0)), rel=1e-12)
+    np.testing.assert_allclose(
+        res.cohort_table["std_error"], np.std(reps[[2010, 2013]], ddof=0, axis=0), rtol=1e-12
+    )
+    assert ek.synth.SyntheticDiD(se="jackknife").fit(panel).replicates is None
+    assert ek.synth.SyntheticDiD(se=None).fit(panel).replicates is None
+
+
+def test_placebo_with_each_cohorts_own_controls():
+    # the baseline-stayer design gives each cohort its own outcomes of the same controls
+    # (K, N0, T); with the same outcomes in every cohort it is the ordinary placebo
+    from effekt.synth.sdid import _placebo_draws
+
+    rng = np.random.default_rng(0)
+    y0 = rng.normal(size=(12, 8)).cumsum(axis=1)
+    kw = dict(
+        kind="sdid",
+        cohort_sizes=[2, 1],
+        t0s=[5, 6],
+        times=[5, 6],
+        zetas=[(0.1, 1e-6, 0.5), (0.1, 1e-6, 0.5)],
+        solver="exact",
+        start_weights=[
+            (np.full(12, 1 / 12), np.full(5, 0.2)),
+            (np.full(12, 1 / 12), np.full(6, 1 / 6)),
+        ],
+    )
+    flat = _placebo_draws(np.random.default_rng(1), 5, controls=y0, **kw)
+    stacked = _placebo_draws(np.random.default_rng(1), 5, controls=np.stack([y0, y0]), **kw)
+    np.testing.assert_array_equal(flat, stacked)
+    # cohort k uses controls[k]: changing the second cohort's outcomes (same permutation)
+    # changes its estimates and leaves the first cohort's as they were
+    noisy = np.stack([y0, y0 + rng.normal(size=y0.shape)])
+    other = _placebo_draws(np.random.default_rng(1), 5, controls=noisy, **kw)
+    np.testing.assert_array_equal(other[:, 1], flat[:, 1])
+    assert not np.allclose(other[:, 2], flat[:, 2])
+    shifted = _placebo_draws(np.random.default_rng(1), 5, controls=np.stack([y0, y0 + 1]), **kw)
+    np.testing.assert_allclose(shifted, flat, atol=1e-9)  # a level shift cancels in SDID
+
+
 def test_jackknife_by_hand_for_did():
     # DiD with fixed uniform weights: leave-one-out estimates computed directly
     df = staggered_frame()

@@ -120,6 +120,24 @@ def wald_f(b: np.ndarray, v: np.ndarray, df_denom: int) -> pd.Series:
     )
 
 
+def wald_chi2(est: np.ndarray, cov: np.ndarray) -> tuple[float, int, float]:
+    """Joint Wald test that ``est`` is zero: (chi-squared, df, p), as R did's pre-test.
+
+    Raises IdentificationError on a singular covariance matrix (R did returns no test).
+    """
+    q = len(est)
+    with np.errstate(all="ignore"):
+        rcond = 1.0 / np.linalg.cond(cov, 1)
+    if not np.isfinite(rcond) or rcond <= np.finfo(float).eps:
+        raise IdentificationError(
+            "The pre-treatment estimates' covariance matrix is singular, so no joint Wald "
+            "test is possible (R did also returns none). Typical cause: pre-periods estimated "
+            "from the same few units."
+        )
+    stat = float(est @ np.linalg.solve(cov, est))
+    return stat, q, float(stats.chi2.sf(stat, q))
+
+
 def pretrend_row(test: pd.Series) -> tuple[str, str]:
     """The summary line of a pre-trend test, F (regression estimators) or chi-squared (C&S)."""
     if "df_num" in test:

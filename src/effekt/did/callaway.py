@@ -33,7 +33,7 @@ from scipy import stats
 
 from effekt.did import _bootstrap, _drdid
 from effekt.did._bootstrap import MultiplierBootstrap
-from effekt.did._common import FEW_CLUSTERS, pretrend_row
+from effekt.did._common import FEW_CLUSTERS, pretrend_row, wald_chi2
 from effekt.errors import (
     AssumptionWarning,
     DataError,
@@ -963,20 +963,6 @@ def _inference(
     return _Inference(se_bs, se_an, crit)
 
 
-def _wald(est: np.ndarray, cov: np.ndarray) -> tuple[float, int, float]:
-    q = len(est)
-    with np.errstate(all="ignore"):
-        rcond = 1.0 / np.linalg.cond(cov, 1)
-    if not np.isfinite(rcond) or rcond <= np.finfo(float).eps:
-        raise IdentificationError(
-            "The pre-treatment estimates' covariance matrix is singular, so no joint Wald "
-            "test is possible (R did also returns none). Typical cause: pre-periods estimated "
-            "from the same few units."
-        )
-    stat = float(est @ np.linalg.solve(cov, est))
-    return stat, q, float(stats.chi2.sf(stat, q))
-
-
 def _pretrend_series(stat: float, q: int, p: float) -> pd.Series:
     return pd.Series({"statistic": stat, "df": q, "p_value": p}, name="wald_chi2")
 
@@ -1176,7 +1162,7 @@ class CallawaySantAnnaResult(Result):
                 "pretrend_test needs pre-treatment cells (t < g); there are none."
             )
         cov = fit.cov(fit.inf[:, pre])
-        return _pretrend_series(*_wald(fit.att[pre], cov))
+        return _pretrend_series(*wald_chi2(fit.att[pre], cov))
 
     def _summary_info(self) -> list[tuple[str, str]]:
         fit = self._fit
@@ -1402,7 +1388,7 @@ class CallawaySantAnnaAggregate(Result):
         leads = est.index < 0
         if not leads.any():
             raise IdentificationError("pretrend_test needs at least one lead (e < 0).")
-        return _pretrend_series(*_wald(est[leads].to_numpy(), cov.loc[leads, leads].to_numpy()))
+        return _pretrend_series(*wald_chi2(est[leads].to_numpy(), cov.loc[leads, leads].to_numpy()))
 
     def _summary_info(self) -> list[tuple[str, str]]:
         fit = self._fit

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from effekt.errors import EffektError, EffektWarning
+from effekt.errors import EffektError, EffektWarning, IdentificationError
 from effekt.study._data import CO_START_WINDOW, Sample
 
 DESIGNS = ("did", "synth", "bayes")
@@ -325,31 +325,6 @@ def _breakdown(es: Any, outcome: str, s: Settings, notes: list[str]) -> dict[str
 
 
 # ------------------------------------------------------------------------------ synth
-def _placebo_draws(result: Any, y0: np.ndarray, s: Settings) -> np.ndarray:
-    """Arkhangelsky et al.'s placebo replications (Algorithm 4) of a fitted SDID.
-
-    The same draws :class:`~effekt.synth.SyntheticDiD` makes for ``se="placebo"``
-    (same function, seed and inputs; a test checks the standard error agrees); kept
-    here because the rank p-value needs the draws, not only their spread.
-    """
-    from effekt.parallel import resample
-    from effekt.synth import sdid
-
-    cohorts, weights = result._cohorts, result._weights
-    func = functools.partial(
-        sdid._placebo_draws,
-        kind="sdid",
-        controls=y0,
-        cohort_sizes=[c.y1.shape[0] for c in cohorts],
-        t0s=[c.t0 for c in cohorts],
-        times=[c.time for c in cohorts],
-        zetas=[(w.zeta_omega, w.zeta_lambda, w.noise) for w in weights],
-        solver="exact",
-        start_weights=[(w.omega, w.lam) for w in weights],
-    )
-    return resample(func, s.synth_reps, seed=s.seed, n_jobs=s.n_jobs, desc="SDID placebo")
-
-
 def fit_synth(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     """Staggered synthetic DiD against never-treated donors, with fit and placebo checks."""
     from effekt.synth import SyntheticDiD
@@ -373,23 +348,35 @@ def fit_synth(sample: Sample, outcome: str, s: Settings) -> DesignFit:
             "Synthetic DiD compares each start-year cohort with never-treated donors only "
             "(comparison.group = 'not_yet_treated' applies to the DiD design)."
         )
-    result = capture(
-        notes,
-        lambda: SyntheticDiD(estimator="sdid", se=None, seed=s.seed, ci_level=s.level).fit(
-            _panel(frame, outcome, None)
-        ),
-    )
+    panel = _panel(frame, outcome, None)
+
+    def fit(se: str | None) -> Any:
+        model = SyntheticDiD(
+            estimator="sdid",
+            se=se,
+            n_reps=s.synth_reps,
+            seed=s.seed,
+            n_jobs=s.n_jobs,
+            ci_level=s.level,
+        )
+        return capture(notes, lambda: model.fit(panel))
+
+    # Arkhangelsky et al.'s placebo (Algorithm 4): its draws give the SE and a rank p-value
+    try:
+        result = fit("placebo")
+    except IdentificationError:  # a placebo needs more never-treated donors than treated
+        result = fit(None)
     periods = np.asarray(wide.columns)
     controls = list(result.unit_weights.index)
     y0 = wide.loc[controls].to_numpy(float)
-    n_treated = int(result.cohort_table["n_treated"].sum())
-    if len(controls) > n_treated:
-        draws = _placebo_draws(result, y0, s)
-        se = float(np.sqrt(np.nanmean((draws[:, 0] - np.nanmean(draws[:, 0])) ** 2)))
-        p_rank = float((1 + np.sum(np.abs(draws[:, 0]) >= abs(result.att))) / (1 + len(draws)))
+    if result.replicates is not None:
+        draws = result.replicates["att"].to_numpy()
+        se = result.se
+        p_rank = float((1 + np.sum(np.abs(draws) >= abs(result.att))) / (1 + len(draws)))
     else:  # a placebo assignment needs controls left over after the fake treated ones
-        draws = np.empty((0, 1))
+        draws = np.empty(0)
         se = p_rank = math.nan
+        n_treated = int(result.cohort_table["n_treated"].sum())
         notes.append(
             f"No placebo inference: it needs more never-treated donors ({len(controls)}) than "
             f"treated areas ({n_treated}); widen the donor rule."
@@ -648,8 +635,6 @@ def _stacked_cells(
         columns.append(psi)
         cells.append(gt.iloc[own][["cohort", "time", "event_time", "estimate"]])
     if not cells:
-        from effekt.errors import IdentificationError
-
         raise IdentificationError(
             "No treatment cohort could be estimated on its stayer sub-panel (see the notes)."
         )
@@ -727,7 +712,7 @@ def fit_did_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     Wing, C., Freedman, S. M. and Hollingsworth, A. (2024). Stacked
     difference-in-differences. NBER Working Paper 32054. doi:10.3386/w32054
     """
-    from effekt.did._common import FEW_CLUSTERS
+    from effekt.did._common import FEW_CLUSTERS, wald_chi2
 
     notes: list[str] = []
     st = sample.stayers
@@ -761,10 +746,8 @@ def fit_did_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     )
     leads = np.flatnonzero(index < 0)
     if len(leads):
-        from effekt.did.callaway import _wald
-
         cov = es._cov.to_numpy()[np.ix_(leads, leads)]
-        pretrend = _pretrend(outcome, lambda: _wald(es._est.to_numpy()[leads], cov))
+        pretrend = _pretrend(outcome, lambda: wald_chi2(es._est.to_numpy()[leads], cov))
     else:
         pretrend = _diag(
             "did",
@@ -779,45 +762,6 @@ def fit_did_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     return DesignFit("did", outcome, effects, diagnostics, notes, fits)
 
 
-def stacked_placebo_draws(
-    rng: np.random.Generator,
-    size: int,
-    controls: np.ndarray,
-    cohort_sizes: list[int],
-    t0s: list[int],
-    times: list[Any],
-    zetas: list[tuple[float, float, float]],
-    start_weights: list[tuple[np.ndarray, np.ndarray]],
-) -> np.ndarray:
-    """Arkhangelsky et al.'s placebo (Algorithm 4) with each cohort's own control outcomes.
-
-    ``controls[k]`` (donors x periods) holds the donors' outcomes over cohort ``k``'s
-    baseline stayers; the donors are the same areas, in the same order, in every
-    cohort. As in :func:`effekt.synth.sdid._placebo_draws`, one permutation of the
-    donors per draw gives every cohort its fake treated areas (disjoint), and the
-    rest are its controls; only the outcomes differ by cohort.
-    """
-    from effekt.synth.sdid import _Cohort, _estimate
-
-    out = np.empty((size, len(cohort_sizes) + 1))
-    n_tr = sum(cohort_sizes)
-    n_c = controls.shape[1]
-    for r in range(size):  # loop over placebo draws
-        perm = rng.permutation(n_c)
-        fake, rest = perm[:n_tr], perm[n_tr:]
-        cohorts, start, inits = [], 0, []
-        for k, (n, t0, time) in enumerate(zip(cohort_sizes, t0s, times, strict=True)):
-            idx = fake[start : start + n]
-            start += n
-            cohorts.append(_Cohort(time, t0, controls[k][idx], controls[k][rest], []))
-            om, lam = start_weights[k]
-            om = om[rest]
-            om = om / om.sum() if om.sum() > 0 else np.full(len(om), 1 / len(om))
-            inits.append((om, lam))
-        out[r] = _estimate("sdid", cohorts, zetas, "exact", inits)[0]
-    return out
-
-
 def fit_synth_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     """Synthetic DiD per cohort on its baseline stayers, aggregated as the staggered SDID.
 
@@ -826,10 +770,11 @@ def fit_synth_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     ``g - 1``; the cohorts' ATTs are averaged with weights treated areas x
     post-treatment years, as :class:`effekt.synth.SyntheticDiD` does for staggered
     adoption. The placebo replications permute the donors once per draw for all
-    cohorts (:func:`stacked_placebo_draws`).
+    cohorts (the placebo of :class:`effekt.synth.SyntheticDiD`, given each cohort's
+    donor outcomes).
     """
     from effekt.parallel import resample
-    from effekt.synth.sdid import _Cohort, _estimate
+    from effekt.synth.sdid import _Cohort, _estimate, _placebo_draws
 
     notes: list[str] = []
     st = sample.stayers
@@ -859,8 +804,6 @@ def fit_synth_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     donors = [a for a in donors if a not in bad]
     gs = [g for g in wides if any(a not in bad for a in treated_of[g])]
     if len(donors) < 2 or not gs:
-        from effekt.errors import IdentificationError
-
         raise IdentificationError(
             f"Synthetic DiD on the stayers needs at least 2 donors with complete {outcome} "
             f"series and a treated area; there are {len(donors)} donor(s)."
@@ -878,13 +821,17 @@ def fit_synth_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     sizes = [c.y1.shape[0] for c in cohorts]
     n_treated = sum(sizes)
     if len(donors) > n_treated:
+        # one permutation of the donors per draw for every cohort, each cohort with its
+        # own donor outcomes (over its baseline stayers): controls of shape (K, N0, T)
         func = functools.partial(
-            stacked_placebo_draws,
+            _placebo_draws,
+            kind="sdid",
             controls=np.stack(controls),
             cohort_sizes=sizes,
             t0s=[c.t0 for c in cohorts],
             times=gs,
             zetas=[(w.zeta_omega, w.zeta_lambda, w.noise) for w in weights],
+            solver="exact",
             start_weights=[(w.omega, w.lam) for w in weights],
         )
         draws = resample(func, s.synth_reps, seed=s.seed, n_jobs=s.n_jobs, desc="SDID placebo")

@@ -243,19 +243,24 @@ def _placebo_draws(
 ) -> np.ndarray:
     """Algorithm 4: controls permuted, the first ones given the treated units' adoption times.
 
+    ``controls`` is (N0, T), or (K, N0, T) when each of the K cohorts compares with
+    its own outcomes of the same controls (the baseline-stayer design of
+    :mod:`effekt.study`); one permutation per draw serves every cohort either way.
     With the Frank-Wolfe solver the weights start, as in synthdid, from the
     original fit's (omega of the remaining controls renormalised, lambda as is).
     """
     out = np.empty((size, len(cohort_sizes) + 1))
     n_tr = sum(cohort_sizes)
+    n_c = controls.shape[-2]
     for b in range(size):
-        perm = rng.permutation(controls.shape[0])
+        perm = rng.permutation(n_c)
         fake, rest = perm[:n_tr], perm[n_tr:]
         cohorts, start, inits = [], 0, []
         for g, (n, t0, time) in enumerate(zip(cohort_sizes, t0s, times, strict=True)):
             idx = fake[start : start + n]
             start += n
-            cohorts.append(_Cohort(time, t0, controls[idx], controls[rest], []))
+            y = controls if controls.ndim == 2 else controls[g]
+            cohorts.append(_Cohort(time, t0, y[idx], y[rest], []))
             om, lam = start_weights[g]
             om = om[rest]
             om = om / om.sum() if om.sum() > 0 else np.full(len(om), 1 / len(om))
@@ -527,6 +532,7 @@ class SyntheticDiD(Estimator):
             level=level,
             ledger=ledger,
             provenance=Provenance(_OWNER, self.get_params(), self.seed, panel.fingerprint),
+            draws=draws,
         )
 
 
@@ -614,6 +620,10 @@ class SyntheticDiDResult(Result):
         Control units x cohorts: omega.
     time_weights : pandas.DataFrame
         Pre-treatment periods x cohorts: lambda.
+    replicates : pandas.DataFrame or None
+        The placebo or bootstrap replications behind ``se`` (one row per draw;
+        column ``att``, then one per cohort), e.g. for a rank p-value of ``att``
+        among the placebo draws; None for ``se="jackknife"`` or ``None``.
     """
 
     title = "Synthetic difference-in-differences"
@@ -634,6 +644,7 @@ class SyntheticDiDResult(Result):
         level: float,
         ledger: Any,
         provenance: Provenance,
+        draws: np.ndarray | None = None,
     ) -> None:
         self.estimator = estimator
         self.outcome = outcome
@@ -666,6 +677,11 @@ class SyntheticDiDResult(Result):
         )
         self.time_weights.index.name = "time"
         self.treated = [u for c in cohorts for u in c.treated]
+        self.replicates = (
+            None
+            if draws is None
+            else pd.DataFrame(draws, columns=pd.Index(["att", *(c.time for c in cohorts)]))
+        )
         self._cohorts = cohorts
         self._weights = weights
         self.ledger = ledger
