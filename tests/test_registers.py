@@ -647,3 +647,17 @@ def test_simulated_registers_reproduce_simulated_area_year() -> None:
         stayers.query("year == 2016")["residents"].to_numpy()
         == got.query("year == 2016")["residents"].to_numpy()
     ).all()
+
+
+def test_simulator_and_pipeline_share_the_register_codes():
+    # one definition (effekt.registers.codes) behind the SQL and the simulator's emitted
+    # registers; the conviction categories the simulator draws are exactly the counted ones
+    from effekt.registers import _sql, codes
+    from effekt.simulate import _dgp, _registers
+
+    assert _sql.OUTSIDE == "p.SOCIO13 IN (210, 330, 410)"
+    assert _sql.WORKING == "p.SOCIO13 BETWEEN 110 AND 139"
+    assert _sql.CONVICTING == "('straffelov', 'vaabenlov', 'euf')"
+    assert tuple(_dgp._OUT_CODES) == codes.SOCIO13_OUTSIDE
+    assert set(_registers._QUALIFYING) == set(codes.CONVICTING_CATEGORIES)
+    assert set(codes.CONVICTING_CATEGORIES) < set(_registers._CATEGORIES)

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-# Working: SOCIO13 110-139 (self-employed, assisting spouses, employees).
-WORKING = "p.SOCIO13 BETWEEN 110 AND 139"
-STUDENT = "p.SOCIO13 = 310"
-OUTSIDE = "p.SOCIO13 IN (210, 330, 410)"  # unemployed, cash benefit and similar, others
-CONVICTING = "('straffelov', 'vaabenlov', 'euf')"
+from effekt.registers import codes
+
+# the code sets of effekt.registers.codes (shared with the simulator), as SQL
+WORKING = "p.SOCIO13 BETWEEN {} AND {}".format(*codes.SOCIO13_WORKING)
+STUDENT = f"p.SOCIO13 = {codes.SOCIO13_STUDENT}"
+OUTSIDE = "p.SOCIO13 IN ({})".format(", ".join(map(str, codes.SOCIO13_OUTSIDE)))
+CONVICTING = "({})".format(", ".join(f"'{c}'" for c in codes.CONVICTING_CATEGORIES))
 
 
 def ints(values: Iterable[int]) -> str:

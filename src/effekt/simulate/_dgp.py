@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from effekt.parallel import thread_map
+from effekt.registers import codes
 from effekt.simulate._effects import KERNEDRIFT_KINDS, KINDS, Effect
 
 # --------------------------------------------------------------------------- constants
@@ -103,7 +104,7 @@ _P_ENROLLED_20 = 0.12
 # shift of their probability of being outside work (approximate, documented on Effect).
 _NEET_NONSTUDENT = 0.5
 
-_OUT_CODES = np.array([210, 330, 410], dtype=np.int16)
+_OUT_CODES = np.array(codes.SOCIO13_OUTSIDE, dtype=np.int16)
 _BENEFIT = {
     210: 210_000.0,
     330: 150_000.0,

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
+from effekt.registers import codes
 from effekt.simulate._dgp import _BENEFIT, _OUT_CODES, FAMILIES, Areas, Config, Persons, Rows
 from effekt.simulate._dgp import year_shocks as _year_shocks
 
@@ -520,8 +521,9 @@ _BAND_ROWS = [_S[name] for name in _POP_BANDS]
 def stat_flags(age: np.ndarray, herk: np.ndarray, out: Outcome) -> np.ndarray:
     """Flags of the numerators each person-year counts in (register-contract definitions)."""
     socio, hf, udd = out.socio, out.hf, out.udd
-    nonstud = socio != 310
-    working = (socio >= 110) & (socio <= 139)
+    nonstud = socio != codes.SOCIO13_STUDENT
+    lo, hi = codes.SOCIO13_WORKING
+    working = (socio >= lo) & (socio <= hi)
     conds = {
         "out_num": (age >= 18) & (age <= 64) & np.take(_IS_OUT, socio),
         "conv_num": out.conv,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from effekt.registers import codes
 from effekt.simulate import _dgp as D
 from effekt.simulate._build import Builder
 from effekt.simulate._engine import CHARGED, CONVICTED, PLACED
 
 _CATEGORIES = np.array(["straffelov", "euf", "vaabenlov", "anden"])
-_QUALIFYING = np.array(["straffelov", "euf", "vaabenlov"])
+_QUALIFYING = np.array(["straffelov", "euf", "vaabenlov"])  # = codes.CONVICTING_CATEGORIES
 
 
 def pnr_strings(n: int) -> np.ndarray:
@@ -75,8 +76,9 @@ class Emitter:
 
         f = b.fact
         hf, udd, socio = f.hf.take(r), f.udd.take(r), f.socio.take(r)
-        working = (socio >= 110) & (socio <= 139)
-        neet = ~working & (socio != 310) & (udd == 0)
+        lo, hi = codes.SOCIO13_WORKING
+        working = (socio >= lo) & (socio <= hi)
+        neet = ~working & (socio != codes.SOCIO13_STUDENT) & (udd == 0)
         youth = np.flatnonzero((age >= 15) & (age <= 20))
         n_obs = np.bincount(rank.take(youth), minlength=n)
         was_charged = (f.flags.take(r.take(youth)) & CHARGED) != 0
