@@ -528,6 +528,50 @@ def test_diagnostic_reasons_follow_the_language(result, tmp_path):
     assert "samlet Wald-test af" in html and "joint Wald test" not in html
 
 
+def test_study_notes_carry_danish_text(world, tmp_path):
+    from effekt.study._text import Note, in_language
+
+    note = Note("Three areas left out.", "Tre områder udeladt.")
+    assert note == "Three areas left out." and isinstance(note, str)
+    assert in_language(note, "da") == "Tre områder udeladt."
+    assert in_language(note.prefixed("[did, y] "), "da") == "[did, y] Tre områder udeladt."
+    assert in_language("A warning without Danish text.", "da") == "A warning without Danish text."
+    # a donor rule and the few-kommuner fallback give the study notes of its own
+    study = Study(
+        outcomes=(OUTCOME,),
+        treatment=Treatment(kinds=(KIND,)),
+        comparison=Comparison(donors="most_similar", n_donors=3),
+    )
+    res = _run(study, world, designs=("did",))
+    own = [n for n in res.notes if isinstance(n, Note)]
+    assert any(n.da.startswith("Sammenligningsområderne er begrænset") for n in own)
+    md = res.to_report(tmp_path / "r.md", format="md", language="da").read_text("utf-8")
+    for n in own:
+        assert n.da in md and str(n) not in md
+
+
+def test_danish_title_and_question(world, plan_study, tmp_path):
+    study = Study(
+        outcomes=(OUTCOME,),
+        treatment=Treatment(kinds=(KIND,)),
+        title="Plans and crime",
+        question="Do plans lower crime?",
+        title_da="Helhedsplaner og kriminalitet",
+        question_da="Mindsker helhedsplaner kriminaliteten?",
+    )
+    assert Study.from_dict(study.to_dict()) == study
+    assert study.text("title", "da") == "Helhedsplaner og kriminalitet"
+    assert study.text("question", "en") == "Do plans lower crime?"
+    assert plan_study.text("title", "da") == "Plans"  # no Danish title: as written
+    res = _run(study, world, designs=("did",))
+    da = res.to_report(tmp_path / "da.html", language="da").read_text("utf-8")
+    en = res.to_report(tmp_path / "en.html", language="en").read_text("utf-8")
+    assert "<h1>Helhedsplaner og kriminalitet</h1>" in da and "Lavet med effekt" in da
+    # the question under the heading is Danish; the specification table keeps both texts
+    assert "</h1>\n<p>Mindsker helhedsplaner kriminaliteten?</p>" in da
+    assert "<h1>Plans and crime</h1>" in en and "Made with effekt" in en
+
+
 def test_danish_numbers_in_reasons():
     from effekt.study._designs import _da
 

@@ -122,11 +122,12 @@ class HtmlReport:
     def to_html(self) -> str:
         """The whole document as a string."""
         body = "\n".join(self._parts)
+        made = "Lavet med" if self.language == "da" else "Made with"
         return (
             f"<!DOCTYPE html>\n<html lang='{escape(self.language)}'><head><meta charset='utf-8'>"
             f"<title>{escape(self.title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{escape(self.title)}</h1>\n{body}\n"
-            f"<footer>Made with effekt {__version__}.</footer></body></html>\n"
+            f"<footer>{made} effekt {__version__}.</footer></body></html>\n"
         )
 
     def write(self, path: str | Path) -> Path:

@@ -12,6 +12,7 @@ import pandas as pd
 from effekt.errors import DataError, IdentificationError, ParameterError
 from effekt.schemas import load_schema, validate
 from effekt.study._spec import Study
+from effekt.study._text import Note
 
 _OWNER = "Study.run"
 _TABLES = ("area_year", "interventions", "areas", "stayer_year")
@@ -263,7 +264,7 @@ def build_sample(study: Study, tables: Tables) -> Sample:
             tables.areas[["area_id", "region_code"]], on="area_id", how="left"
         )
     x_start = _first_starts(spells, area_tab)
-    dropped: list[tuple[str, str]] = []
+    dropped: list[tuple[str, str, str]] = []  # area, reason in English and in Danish
     keep = pd.Series(True, index=area_tab["area_id"].to_numpy())
     if tr.base is not None:
         base_start = _first_starts(iv[iv["kind"] == tr.base], area_tab)
@@ -271,18 +272,34 @@ def build_sample(study: Study, tables: Tables) -> Sample:
         keep &= has_base
         before_base = (x_start < base_start).fillna(False).to_numpy(dtype=bool) & has_base
         before_base &= (x_start <= last).fillna(False).to_numpy(dtype=bool)
+        kinds = "/".join(tr.kinds)
         for a in area_tab["area_id"].to_numpy()[before_base]:
-            dropped.append((a, f"{'/'.join(tr.kinds)} started before {tr.base}"))
+            dropped.append(
+                (a, f"{kinds} started before {tr.base}", f"{kinds} startede før {tr.base}")
+            )
         keep &= ~before_base
+        n_base = int(has_base.sum())
         notes.append(
-            f"Sample: the {int(has_base.sum())} areas with {tr.base} by {last}; treated areas "
-            f"get {' or '.join(tr.kinds)} no earlier than {tr.base} starts, comparison areas "
-            f"have {tr.base} but not {' or '.join(tr.kinds)} in {first}-{last}."
+            Note(
+                f"Sample: the {n_base} areas with {tr.base} by {last}; treated areas get "
+                f"{' or '.join(tr.kinds)} no earlier than {tr.base} starts, comparison areas "
+                f"have {tr.base} but not {' or '.join(tr.kinds)} in {first}-{last}.",
+                f"Stikprøve: de {n_base} områder med {tr.base} senest i {last}; behandlede "
+                f"områder får {' eller '.join(tr.kinds)} tidligst samtidig med {tr.base}, "
+                f"sammenligningsområder har {tr.base} men ikke {' eller '.join(tr.kinds)} i "
+                f"{first}-{last}.",
+            )
         )
     cohort = x_start.where(x_start <= last).fillna(0).astype(int).to_numpy()
     no_pre = (cohort > 0) & (cohort <= first) & keep.to_numpy()
     for a in area_tab["area_id"].to_numpy()[no_pre]:
-        dropped.append((a, f"treated from {first}, the first year of the period (no pre-period)"))
+        dropped.append(
+            (
+                a,
+                f"treated from {first}, the first year of the period (no pre-period)",
+                f"behandlet fra {first}, periodens første år (ingen førperiode)",
+            )
+        )
     keep &= ~no_pre
     cohorts = pd.Series(cohort, index=area_tab["area_id"].to_numpy())
     never = keep & (cohorts == 0)
@@ -307,11 +324,16 @@ def build_sample(study: Study, tables: Tables) -> Sample:
             "wider donor rule, or a shorter period."
         )
     if dropped:
+        more = " ..." if len(dropped) > 5 else ""
         notes.append(
-            f"{len(dropped)} area(s) left out: "
-            + "; ".join(f"{a} ({why})" for a, why in dropped[:5])
-            + (" ..." if len(dropped) > 5 else "")
-            + "."
+            Note(
+                f"{len(dropped)} area(s) left out: "
+                + "; ".join(f"{a} ({why})" for a, why, _ in dropped[:5])
+                + f"{more}.",
+                f"{len(dropped)} område(r) udeladt: "
+                + "; ".join(f"{a} ({why})" for a, _, why in dropped[:5])
+                + f"{more}.",
+            )
         )
     treated_cohorts = cohorts[treated_mask].astype(int)
     near = co_starts(iv, area_tab, treated_cohorts, tr.kinds, tr.base)
@@ -331,7 +353,7 @@ def build_sample(study: Study, tables: Tables) -> Sample:
         cohorts=treated_cohorts,
         counts=counts,
         notes=notes,
-        dropped=pd.DataFrame(dropped, columns=["area_id", "reason"]),
+        dropped=pd.DataFrame([d[:2] for d in dropped], columns=["area_id", "reason"]),
         years=(int(first), int(last)),
         co_starts=near,
     )
@@ -360,9 +382,14 @@ def _apply_donor_rule(
             )
         groups = set(info.loc[cohorts.index[treated], col])
         chosen = [a for a in pool if info.at[a, col] in groups]
+        unit = "region" if col == "region_code" else "kommune"
         notes.append(
-            f"Comparison areas restricted to the {len(chosen)} never-treated area(s) in a "
-            f"{'region' if col == 'region_code' else 'kommune'} with a treated area."
+            Note(
+                f"Comparison areas restricted to the {len(chosen)} never-treated area(s) in a "
+                f"{unit} with a treated area.",
+                f"Sammenligningsområderne er begrænset til de {len(chosen)} aldrig behandlede "
+                f"område(r) i en {unit} med et behandlet område.",
+            )
         )
         return chosen
     # most_similar: standardised pre-treatment means of the study's outcomes
@@ -383,10 +410,16 @@ def _apply_donor_rule(
             d = ((zp - z.loc[unit]) ** 2).sum(axis=1).sort_values(kind="stable")
             chosen_set.update(d.index[:n].tolist())
     chosen = [a for a in pool if a in chosen_set]
+    outcomes = ", ".join(study.outcomes)
     notes.append(
-        f"Comparison areas restricted to the {len(chosen)} never-treated area(s) among the "
-        f"{n} most similar to each treated area (mean of {', '.join(study.outcomes)} before "
-        "its start, standardised)."
+        Note(
+            f"Comparison areas restricted to the {len(chosen)} never-treated area(s) among the "
+            f"{n} most similar to each treated area (mean of {outcomes} before its start, "
+            "standardised).",
+            f"Sammenligningsområderne er begrænset til de {len(chosen)} aldrig behandlede "
+            f"område(r) blandt de {n} mest lignende for hvert behandlet område (gennemsnit af "
+            f"{outcomes} før dets start, standardiseret).",
+        )
     )
     return chosen
 
@@ -467,12 +500,18 @@ def build_stayers(study: Study, tables: Tables, sample: Sample) -> None:
         frame["baseline_year"] = np.int64(b)
         parts.append(frame)
     sample.stayers = pd.concat(parts, ignore_index=True)
+    years = ", ".join(map(str, starts))
     sample.notes.append(
-        f"Population: the baseline stayers of each treatment cohort g (persons resident in "
-        f"the area in g - 1 and still there in the year analysed; in the years before, those "
-        f"who live there then and are still there in g - 1), in treated and comparison "
-        f"areas alike; one sub-panel per start year ({', '.join(map(str, starts))}), "
-        "stacked."
+        Note(
+            "Population: the baseline stayers of each treatment cohort g (persons resident in "
+            "the area in g - 1 and still there in the year analysed; in the years before, "
+            "those who live there then and are still there in g - 1), in treated and "
+            f"comparison areas alike; one sub-panel per start year ({years}), stacked.",
+            "Population: bliverne i hver behandlingsårgang g (personer, der boede i området i "
+            "g - 1 og stadig bor der i det analyserede år; i årene før de personer, der boede "
+            "der dengang og stadig boede der i g - 1), i behandlede områder og "
+            f"sammenligningsområder ens; ét delpanel pr. startår ({years}), stablet.",
+        )
     )
 
 

@@ -21,6 +21,12 @@ from scipy import stats
 
 from effekt.errors import EffektError, EffektWarning, IdentificationError
 from effekt.study._data import CO_START_WINDOW, Sample
+from effekt.study._text import (
+    few_clusters_note,
+    incomplete_note,
+    no_placebo_note,
+    synth_never_treated_note,
+)
 
 DESIGNS = ("did", "synth", "bayes")
 
@@ -220,10 +226,7 @@ def fit_did(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     n_kommuner = frame["kommune_code"].nunique()
     cluster = "kommune_code" if n_kommuner >= FEW_CLUSTERS else None
     if cluster is None:
-        notes.append(
-            f"Standard errors are clustered by area: the sample has only {n_kommuner} kommuner, "
-            f"too few (< {FEW_CLUSTERS}) for kommune-clustered inference."
-        )
+        notes.append(few_clusters_note(n_kommuner, FEW_CLUSTERS))
     lo, hi = s.event_window
 
     def run() -> tuple[Any, Any, Any]:
@@ -336,18 +339,11 @@ def fit_synth(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     wide = frame.pivot(index="area_id", columns="year", values=outcome)
     incomplete = wide.index[wide.isna().any(axis=1)].tolist()
     if incomplete:
-        notes.append(
-            f"{len(incomplete)} area(s) without {outcome} in some year left out (synthetic "
-            f"DiD needs complete series): {', '.join(map(str, incomplete[:5]))}"
-            + (" ..." if len(incomplete) > 5 else "")
-        )
+        notes.append(incomplete_note(list(map(str, incomplete)), outcome, stayers=False))
         frame = frame[~frame["area_id"].isin(incomplete)]
         wide = wide.drop(index=incomplete)
     if s.group == "not_yet_treated":
-        notes.append(
-            "Synthetic DiD compares each start-year cohort with never-treated donors only "
-            "(comparison.group = 'not_yet_treated' applies to the DiD design)."
-        )
+        notes.append(synth_never_treated_note())
     panel = _panel(frame, outcome, None)
 
     def fit(se: str | None) -> Any:
@@ -377,10 +373,7 @@ def fit_synth(sample: Sample, outcome: str, s: Settings) -> DesignFit:
         draws = np.empty(0)
         se = p_rank = math.nan
         n_treated = int(result.cohort_table["n_treated"].sum())
-        notes.append(
-            f"No placebo inference: it needs more never-treated donors ({len(controls)}) than "
-            f"treated areas ({n_treated}); widen the donor rule."
-        )
+        notes.append(no_placebo_note(len(controls), n_treated))
 
     # event-time path and pre-treatment fit, from the published weights
     cohorts = sample.cohorts[sample.cohorts.index.isin(wide.index)]
@@ -720,10 +713,7 @@ def fit_did_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     n_kommuner = st["kommune_code"].nunique()
     cluster = "kommune_code" if n_kommuner >= FEW_CLUSTERS else None
     if cluster is None:
-        notes.append(
-            f"Standard errors are clustered by area: the sample has only {n_kommuner} kommuner, "
-            f"too few (< {FEW_CLUSTERS}) for kommune-clustered inference."
-        )
+        notes.append(few_clusters_note(n_kommuner, FEW_CLUSTERS))
     lo, hi = s.event_window
     stack = _stacked_cells(sample, outcome, s, cluster, notes)
     fits = stack.fits
@@ -780,10 +770,7 @@ def fit_synth_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     st = sample.stayers
     assert st is not None
     if s.group == "not_yet_treated":
-        notes.append(
-            "Synthetic DiD compares each start-year cohort with never-treated donors only "
-            "(comparison.group = 'not_yet_treated' applies to the DiD design)."
-        )
+        notes.append(synth_never_treated_note())
     wides = {
         int(cast(int, b)) + 1: part.pivot(index="area_id", columns="year", values=outcome)
         for b, part in st.groupby("baseline_year", sort=True)
@@ -796,11 +783,7 @@ def fit_synth_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
         bad |= set(w.loc[ids].index[w.loc[ids].isna().any(axis=1)])
     if bad:
         shown = sorted(map(str, bad))
-        notes.append(
-            f"{len(bad)} area(s) without {outcome} over the stayers in some year left out "
-            f"(synthetic DiD needs complete series): {', '.join(shown[:5])}"
-            + (" ..." if len(bad) > 5 else "")
-        )
+        notes.append(incomplete_note(shown, outcome, stayers=True))
     donors = [a for a in donors if a not in bad]
     gs = [g for g in wides if any(a not in bad for a in treated_of[g])]
     if len(donors) < 2 or not gs:
@@ -840,10 +823,7 @@ def fit_synth_stayers(sample: Sample, outcome: str, s: Settings) -> DesignFit:
     else:
         draws = np.empty((0, 1))
         se = p_rank = math.nan
-        notes.append(
-            f"No placebo inference: it needs more never-treated donors ({len(donors)}) than "
-            f"treated areas ({n_treated}); widen the donor rule."
-        )
+        notes.append(no_placebo_note(len(donors), n_treated))
     curves, rmspe, noise = [], [], []
     for c, w, y0 in zip(cohorts, weights, controls, strict=True):  # loop over cohorts
         diff = c.y1.mean(axis=0) - w.omega @ y0

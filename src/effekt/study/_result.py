@@ -13,6 +13,7 @@ import pandas as pd
 from effekt.errors import OptionalDependencyError, check_choice
 from effekt.panel import Ledger
 from effekt.results import Provenance, Result, Summary, tidy_effects
+from effekt.study._text import Note, in_language
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -46,7 +47,8 @@ class StudyResult(Result):
     level : float
         Interval level.
     notes : tuple of str
-        What was left out, skipped or warned about, and why.
+        What was left out, skipped or warned about, and why (in English; the study's
+        own notes carry a Danish text too, which the Danish reports show).
     seconds : float
         Wall time of the run.
     """
@@ -77,7 +79,10 @@ class StudyResult(Result):
         self.seconds = seconds
         all_notes = list(notes)
         for f in fits:
-            all_notes += [f"[{f.design}, {f.outcome}] {n}" for n in f.notes]
+            prefix = f"[{f.design}, {f.outcome}] "
+            all_notes += [
+                n.prefixed(prefix) if isinstance(n, Note) else prefix + n for n in f.notes
+            ]
         self.notes = tuple(all_notes)
         self._fits = fits
         self._truths = truths
@@ -286,8 +291,9 @@ class StudyResult(Result):
         s = self.study
         tr = s.treatment
         what = "/".join(tr.kinds) + (f" on top of {tr.base}" if tr.base else "")
+        lang = _language(None)
         return [
-            ("Question", s.question or s.title or what),
+            ("Question", s.text("question", lang) or s.text("title", lang) or what),
             ("Treatment", what),
             ("Outcomes", ", ".join(s.outcomes)),
             ("Population", s.population),
@@ -322,7 +328,8 @@ class StudyResult(Result):
             notes.append(self.ledger.describe())
         notes.append(self.provenance.describe())
         return Summary(
-            "effekt study: " + (self.study.title or ", ".join(self.study.outcomes)),
+            "effekt study: "
+            + (self.study.text("title", _language(None)) or ", ".join(self.study.outcomes)),
             tuple(self._summary_info()),
             (
                 ("Overall effect by design", overall[cols].set_index(["outcome", "design"])),
@@ -531,7 +538,8 @@ class StudyResult(Result):
         path = Path(path)
         overall, event, n_masked = self._display_tables(lang)
         words = _WORDS[lang]
-        title = self.study.title or self.study.question or words["title"]
+        question = self.study.text("question", lang)
+        title = self.study.text("title", lang) or question or words["title"]
         # figures show only what the tables publish: suppressed rows are not drawn
         published = self.disclosed_frame()["estimate_suppressed"].isna().to_numpy()
         figures = self._figures(lang, self._table[published])
@@ -540,8 +548,8 @@ class StudyResult(Result):
         spec = _spec_table(self.study)
         if format == "html":
             report = HtmlReport(title, language=lang)
-            if self.study.question:
-                report.add_text(self.study.question)
+            if question:
+                report.add_text(question)
             report.add_heading(words["answer"])
             for para in self.narrative(lang).split("\n\n"):
                 report.add_text(para)
@@ -559,7 +567,7 @@ class StudyResult(Result):
             if self.notes:
                 report.add_heading(words["notes"])
                 for n in self.notes:
-                    report.add_text(n)
+                    report.add_text(in_language(n, lang))
             report.add_text(self.provenance.describe())
             return report.write(path)
         return self._write_markdown(path, title, lang, overall, event, diag, spec, note, figures)
@@ -581,8 +589,9 @@ class StudyResult(Result):
         folder = path.parent / f"{path.stem}_files"
         folder.mkdir(exist_ok=True)
         lines = [f"# {title}", ""]
-        if self.study.question:
-            lines += [self.study.question, ""]
+        question = self.study.text("question", lang)
+        if question:
+            lines += [question, ""]
         lines += [f"## {words['answer']}", "", self.narrative(lang), ""]
         lines += [f"## {words['estimates']}", "", note, "", f"**{words['overall']}**", ""]
         lines += [_markdown_table(overall), ""]
@@ -594,7 +603,8 @@ class StudyResult(Result):
         lines += [f"## {words['event']}", "", _markdown_table(event), ""]
         lines += [f"## {words['spec']}", "", _markdown_table(spec), ""]
         if self.notes:
-            lines += [f"## {words['notes']}", ""] + [f"- {n}" for n in self.notes] + [""]
+            lines += [f"## {words['notes']}", ""]
+            lines += [f"- {in_language(n, lang)}" for n in self.notes] + [""]
         lines += [f"*{self.provenance.describe()}*", ""]
         path.write_text("\n".join(lines), encoding="utf-8")
         return path
@@ -665,7 +675,7 @@ class StudyResult(Result):
             {
                 words["notes"]: [
                     self._disclosure_note(n_masked, lang),
-                    *self.notes,
+                    *(in_language(n, lang) for n in self.notes),
                     self.provenance.describe(),
                 ]
             }

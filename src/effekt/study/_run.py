@@ -25,6 +25,7 @@ from effekt.study._designs import (
 )
 from effekt.study._result import StudyResult
 from effekt.study._spec import Study
+from effekt.study._text import Note
 
 _OWNER = "Study.run"
 
@@ -130,9 +131,14 @@ def run_study(
             )
         chosen = tuple(d for d in chosen if d != "bayes")
         notes.append(
-            "The Bayesian design was skipped: it does not support population = 'stayers' (the "
-            "stayer sub-panels repeat the comparison areas, which its likelihood would count "
-            "several times)."
+            Note(
+                "The Bayesian design was skipped: it does not support population = 'stayers' "
+                "(the stayer sub-panels repeat the comparison areas, which its likelihood would "
+                "count several times).",
+                "Det bayesianske design blev udeladt: det understøtter ikke population = "
+                "'stayers' (blivernes delpaneler gentager sammenligningsområderne, som dets "
+                "likelihood ville tælle flere gange).",
+            )
         )
     if "bayes" in chosen:
         try:
@@ -145,8 +151,12 @@ def run_study(
                 ) from err
             chosen = tuple(d for d in chosen if d != "bayes")
             notes.append(
-                "The Bayesian design was skipped: PyMC is not installed "
-                "(pip install 'effekt[bayes]')."
+                Note(
+                    "The Bayesian design was skipped: PyMC is not installed "
+                    "(pip install 'effekt[bayes]').",
+                    "Det bayesianske design blev udeladt: PyMC er ikke installeret "
+                    "(pip install 'effekt[bayes]').",
+                )
             )
     sample = build_sample(study, tables)
     if stayers:
@@ -161,9 +171,12 @@ def run_study(
         bases[outcome] = basis_table(sample, outcome)
         if tables.world is not None:
             if study.treatment.funder is not None or study.treatment.round is not None:
-                truth_note = (
+                truth_note = Note(
                     "The true effect is not shown: the simulator's counterfactual removes every "
-                    "intervention of a kind, not only one funder's or round's."
+                    "intervention of a kind, not only one funder's or round's.",
+                    "Den sande effekt vises ikke: simulatorens kontrafaktiske verden fjerner "
+                    "alle indsatser af en type, ikke kun én finansieringskildes eller "
+                    "ansøgningsrundes.",
                 )
             else:
                 tt = truth_table(tables.world, sample, study, outcome)
@@ -171,10 +184,16 @@ def run_study(
                     truths[outcome] = tt
                 elif stayers:
                     notes.append(
-                        f"The true effect on the stayers is not shown for {outcome}: the "
-                        "simulator keeps stayer effects of share outcomes only, each for the "
-                        "stayers before its kind's own start, which differs from the study's "
-                        "start year in some treated area."
+                        Note(
+                            f"The true effect on the stayers is not shown for {outcome}: the "
+                            "simulator keeps stayer effects of share outcomes only, each for "
+                            "the stayers before its kind's own start, which differs from the "
+                            "study's start year in some treated area.",
+                            f"Den sande effekt på bliverne vises ikke for {outcome}: "
+                            "simulatoren gemmer kun bliver-effekter for andelsudfald, hver for "
+                            "bliverne før typens egen start, som i nogle behandlede områder "
+                            "afviger fra studiets startår.",
+                        )
                     )
     # one step per (outcome, design); the bar follows effekt.options["progress"] as the
     # resampling engine's do (the placebo and HonestDiD loops show their own bars inside)

@@ -184,6 +184,9 @@ class Study:
         First and last year analysed; default every year in the data.
     title, question : str, optional
         Short title and the question in plain language (used in reports).
+    title_da, question_da : str, optional
+        The same in Danish, for the Danish reports (``language="da"``); without
+        them those show ``title`` and ``question`` as written.
 
     Raises
     ------
@@ -210,6 +213,8 @@ class Study:
     period: tuple[int, int] | None = None
     title: str | None = None
     question: str | None = None
+    title_da: str | None = None
+    question_da: str | None = None
 
     def __post_init__(self) -> None:
         outcomes = self.outcomes
@@ -242,11 +247,16 @@ class Study:
                 f"period must be [first, last] with first < last. Got {list(self.period)}."
             )
 
+    def text(self, name: str, language: str) -> str | None:
+        """``title`` or ``question`` in ``language`` (Danish where given, else as written)."""
+        danish = getattr(self, f"{name}_da") if language == "da" else None
+        return danish if danish is not None else getattr(self, name)
+
     # ------------------------------------------------------------------ conversion
     def to_dict(self) -> dict[str, Any]:
         """A plain dict in the shape of ``study.schema.json``; :meth:`from_dict` inverts it."""
         out: dict[str, Any] = {}
-        for name in ("title", "question"):
+        for name in ("title", "question", "title_da", "question_da"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         out["outcomes"] = list(self.outcomes)
@@ -303,6 +313,8 @@ class Study:
             period=None if period is None else (int(period[0]), int(period[1])),
             title=plain.get("title"),
             question=plain.get("question"),
+            title_da=plain.get("title_da"),
+            question_da=plain.get("question_da"),
         )
 
     @classmethod

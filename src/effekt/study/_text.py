@@ -63,6 +63,67 @@ ASSUMPTIONS = {
 }
 
 
+class Note(str):
+    """A note in English (the string itself) that carries its Danish text too (``da``).
+
+    Notes stay plain strings for the caller (``StudyResult.notes``); the Danish
+    reports show ``da``. Notes without a Danish text (an estimator's warning) are
+    shown in English in both.
+    """
+
+    da: str
+
+    def __new__(cls, en: str, da: str) -> Note:
+        note = super().__new__(cls, en)
+        note.da = da
+        return note
+
+    def prefixed(self, prefix: str) -> Note:
+        return Note(prefix + str(self), prefix + self.da)
+
+
+def in_language(note: str, language: str) -> str:
+    """A note's text in ``language`` (English when it has no Danish text)."""
+    return note.da if language == "da" and isinstance(note, Note) else str(note)
+
+
+def few_clusters_note(n_kommuner: int, minimum: int) -> Note:
+    return Note(
+        f"Standard errors are clustered by area: the sample has only {n_kommuner} kommuner, "
+        f"too few (< {minimum}) for kommune-clustered inference.",
+        f"Standardfejlene er klyngerobuste på områdeniveau: stikprøven har kun {n_kommuner} "
+        f"kommuner, for få (< {minimum}) til klynger på kommuneniveau.",
+    )
+
+
+def synth_never_treated_note() -> Note:
+    return Note(
+        "Synthetic DiD compares each start-year cohort with never-treated donors only "
+        "(comparison.group = 'not_yet_treated' applies to the DiD design).",
+        "Syntetisk DiD sammenligner hver startårgang med aldrig behandlede donorområder alene "
+        "(comparison.group = 'not_yet_treated' gælder DiD-designet).",
+    )
+
+
+def no_placebo_note(n_donors: int, n_treated: int) -> Note:
+    return Note(
+        f"No placebo inference: it needs more never-treated donors ({n_donors}) than "
+        f"treated areas ({n_treated}); widen the donor rule.",
+        f"Ingen placeboinferens: den kræver flere aldrig behandlede donorområder ({n_donors}) "
+        f"end behandlede områder ({n_treated}); udvid donorreglen.",
+    )
+
+
+def incomplete_note(areas: list[str], outcome: str, stayers: bool) -> Note:
+    shown = ", ".join(areas[:5]) + (" ..." if len(areas) > 5 else "")
+    return Note(
+        f"{len(areas)} area(s) without {outcome}{' over the stayers' if stayers else ''} in "
+        f"some year left out (synthetic DiD needs complete series): {shown}",
+        f"{len(areas)} område(r) uden {outcome}{' blandt bliverne' if stayers else ''} i "
+        f"nogle år udeladt (syntetisk DiD kræver komplette serier): {shown}",
+    )
+
+
 def term(key: str, language: str, default: str) -> str:
     """A label in ``language`` from effekt._plotting, or ``default`` if there is none."""
     pair = _LABELS.get(key)
