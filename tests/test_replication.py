@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import matplotlib
+import nbformat
 import pytest
 
 from effekt.cli import main
@@ -22,9 +23,6 @@ from effekt.replication import (
     reproduce,
     validate_expected,
 )
-
-nbformat = pytest.importorskip("nbformat")
-pytest.importorskip("nbclient")
 
 ROOT = Path(__file__).resolve().parents[1]
 

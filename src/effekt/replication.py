@@ -11,8 +11,8 @@ A replication package is a folder (``papers/<slug>/`` in the repository) holding
   ``data_schemas/expected.schema.json``);
 - ``README.md``: citation, data provenance and known deviations.
 
-:func:`reproduce` executes the notebook (with ``nbclient``, extra
-``effekt[notebooks]``) in a temporary copy of the folder, so no stale
+:func:`reproduce` executes the notebook (with ``nbclient``, a core
+dependency) in a temporary copy of the folder, so no stale
 ``results.json`` can pass and the package folder stays untouched, and compares
 every expected quantity with :func:`compare`. ``effekt reproduce`` and
 ``nox -s papers`` run the same check from the command line.
@@ -384,8 +384,9 @@ def _execute(notebook: Path, workdir: Path, timeout: int) -> None:
         from nbclient.exceptions import CellExecutionError, CellTimeoutError
     except ImportError:
         raise OptionalDependencyError(
-            "Running a replication package needs nbclient, nbformat and ipykernel; install "
-            "them with `pip install effekt[notebooks]`."
+            "Running a replication package needs nbclient, nbformat and ipykernel (core "
+            "dependencies of effekt); reinstall effekt or `pip install nbclient nbformat "
+            "ipykernel`."
         ) from None
     nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(
@@ -433,7 +434,7 @@ def reproduce(folder: str | Path, *, timeout: int = 900, check: bool = True) -> 
         (with ``check=True``) a quantity is outside tolerance or missing; the
         message lists the failing keys and ``err.result`` holds the comparison.
     OptionalDependencyError
-        If the ``notebooks`` extra (nbclient, nbformat, ipykernel) is missing.
+        If nbclient, nbformat or ipykernel is missing (a broken installation).
 
     References
     ----------
