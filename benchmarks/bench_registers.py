@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from effekt.registers import codes
+
 REGISTERS = ("bef", "udda", "ras", "ind", "krsi", "kraf", "anbringelser")
 FIRST_YEAR = 2011
 
@@ -320,8 +322,13 @@ def pandas_indicators(r: dict[str, pd.DataFrame], kom_region: pd.Series) -> pd.D
     prev = cur[["OMRAADE", "PNR", "AAR"]].assign(AAR=cur["AAR"] + 1)
     has_prev = cur["AAR"].sub(1).isin(years)
     came = cur.merge(prev, on=["OMRAADE", "PNR", "AAR"], how="left", indicator=True)
+    # newborns (born in t - 1 or t, in no bef row of t - 1) are counted, not moved in
+    in_bef_before = pd.MultiIndex.from_arrays([cur["PNR"], cur["AAR"] - 1]).isin(
+        pd.MultiIndex.from_frame(bef[key])
+    )
+    newborn = cur["age"].le(1).to_numpy() & ~in_bef_before
     moved_in = (
-        came[(came["_merge"] == "left_only") & has_prev.to_numpy() & came["age"].ne(0)]
+        came[(came["_merge"] == "left_only") & has_prev.to_numpy() & ~newborn]
         .groupby(["OMRAADE", "AAR"])
         .size()
     )
@@ -361,17 +368,7 @@ def pandas_indicators(r: dict[str, pd.DataFrame], kom_region: pd.Series) -> pd.D
     first = ~grid.get_level_values(1).isin(years + 1)
     for name, counts in (("moves_in", moved_in), ("moves_out", moved_out)):
         out[name] = counts.reindex(grid, fill_value=0).astype("Int64").mask(first)
-    for col in (
-        "pop_18_64",
-        "pop_18plus",
-        "pop_30_59",
-        "pop_15_64",
-        "pop_15_24",
-        "pop_age20",
-        "pop_age25",
-        "pop_15_25",
-        "pop_0_17",
-    ):
+    for col in codes.POPULATION_COUNTS:
         out[col] = s[col]
     out = out.rename_axis(["area_id", "year"]).reset_index()
     return out

@@ -661,3 +661,12 @@ def test_simulator_and_pipeline_share_the_register_codes():
     assert tuple(_dgp._OUT_CODES) == codes.SOCIO13_OUTSIDE
     assert set(_registers._QUALIFYING) == set(codes.CONVICTING_CATEGORIES)
     assert set(codes.CONVICTING_CATEGORIES) < set(_registers._CATEGORIES)
+
+
+def test_indicator_names_follow_the_area_year_schema():
+    from effekt.registers import codes
+
+    order = [f["name"] for f in ek.load_schema("area_year")["fields"]]
+    shares = [c for c in order if c.endswith(("_share", "_per_1000")) or c == "income_rel_region"]
+    assert tuple(shares) == codes.SHARE_INDICATORS
+    assert tuple(c for c in order if c.startswith("pop_")) == codes.POPULATION_COUNTS

@@ -22,7 +22,7 @@ from effekt.errors import (
     invalid_parameter,
     missing_column,
 )
-from effekt.registers import _sql
+from effekt.registers import _sql, codes
 from effekt.registers._inputs import (
     OWNER,
     REGISTER_NAMES,
@@ -38,19 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 RegisterSource = pd.DataFrame | str | os.PathLike[str]
-
-_SHARES = (
-    "outside_work_edu_share",
-    "convicted_share",
-    "basic_edu_share",
-    "income_rel_region",
-    "nonwestern_share",
-    "neet_share",
-    "youth_edu_20_share",
-    "youth_edu_25_share",
-    "youth_charged_per_1000",
-    "children_placed_per_1000",
-)
 
 
 def area_indicators(
@@ -558,7 +545,7 @@ def _finish(result: pd.DataFrame) -> pd.DataFrame:
             **dict.fromkeys(integer, "int64"),
             "moves_in": "Int64",
             "moves_out": "Int64",
-            **dict.fromkeys(_SHARES, "float64"),
+            **dict.fromkeys(codes.SHARE_INDICATORS, "float64"),
         }
     )
     return out.reset_index(drop=True)

@@ -212,17 +212,7 @@ def indicators(years: Iterable[int], with_previous: Iterable[int]) -> str:
     def share(num: str, den: str, scale: str = "") -> str:
         return f"CASE WHEN s.{den} > 0 THEN {scale}s.{num} / s.{den} END"
 
-    counts = [
-        "pop_18_64",
-        "pop_18plus",
-        "pop_30_59",
-        "pop_15_64",
-        "pop_15_24",
-        "pop_age20",
-        "pop_age25",
-        "pop_15_25",
-        "pop_0_17",
-    ]
+    counts = codes.POPULATION_COUNTS
     return f"""
         WITH
         years AS (SELECT UNNEST([{y}]) AS AAR),

@@ -11,6 +11,7 @@ import pandas as pd
 
 from effekt.options import resolve_threads
 from effekt.parallel import thread_map
+from effekt.registers import codes
 from effekt.simulate import _dgp as D
 from effekt.simulate._effects import KINDS
 from effekt.simulate._engine import (
@@ -30,30 +31,9 @@ from effekt.simulate._engine import (
     union,
 )
 
-SHARE_OUTCOMES = (
-    "outside_work_edu_share",
-    "convicted_share",
-    "basic_edu_share",
-    "income_rel_region",
-    "nonwestern_share",
-    "neet_share",
-    "youth_edu_20_share",
-    "youth_edu_25_share",
-    "youth_charged_per_1000",
-    "children_placed_per_1000",
-)
+SHARE_OUTCOMES = codes.SHARE_INDICATORS
 COUNT_OUTCOMES = ("residents", "moves_in", "moves_out")
-POP_COLUMNS = (
-    "pop_18_64",
-    "pop_18plus",
-    "pop_30_59",
-    "pop_15_64",
-    "pop_15_24",
-    "pop_age20",
-    "pop_age25",
-    "pop_15_25",
-    "pop_0_17",
-)
+POP_COLUMNS = codes.POPULATION_COUNTS
 AREA_YEAR_COLUMNS = (
     "area_id",
     "year",
