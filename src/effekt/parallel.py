@@ -14,6 +14,12 @@ run through :func:`resample` (replications that each need random numbers) or
   cluster without code changes.
 - Long runs show a progress bar (tqdm) unless ``effekt.options["progress"]`` is
   False.
+- Processes cost a start-up: each joblib (loky) worker imports numpy, pandas and
+  effekt before its first chunk, a few seconds on a small machine
+  (``benchmarks/bench_wild.py``: about 3.3 s for two workers on an idle two-core
+  machine, where ``import pandas`` alone takes 1.3 s). ``n_jobs > 1`` pays off for
+  loops that run longer than that with one worker; joblib keeps the workers for
+  later loops in the same session.
 
 Examples
 --------
