@@ -32,7 +32,8 @@ persons, person_years = int(b.ps.n), int(b.rows.n)
 cpu, wall = time.process_time(), time.perf_counter()
 w.truth
 report(build_cpu=build_cpu, build_wall=build_wall, truth_cpu=time.process_time() - cpu,
-       truth_wall=time.perf_counter() - wall, persons=persons, person_years=person_years)
+       truth_wall=time.perf_counter() - wall, persons=persons, person_years=person_years,
+       steps=b.seconds)
 """
 
 
@@ -42,13 +43,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     cores = max(1, min(len(os.sched_getaffinity(0)), 8))
-    rows = []
+    rows, steps, step_names = [], [], []
     for n, threads in itertools.product(args.areas, dict.fromkeys([1, cores])):
         res = run(f"denmark({n})", CODE.format(n=n, seed=args.seed, threads=threads))
         if res.values is None:
             rows.append([n, threads, "failed", res.error, "", "", "", "", ""])
             continue
         v = res.values
+        step_names = [f"{name} s" for name in v["steps"]]
+        steps.append([n, threads, *(round(x, 3) for x in v["steps"].values())])
         rows.append(
             [
                 n,
@@ -74,6 +77,9 @@ def main() -> None:
         "peak RSS MB",
     ]
     print(table(rows, header))
+    # where the build's wall time goes, step by step (the rest: building the tables)
+    print()
+    print(table(steps, ["areas", "threads", *step_names]))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field, fields
 from functools import partial
 
@@ -111,16 +112,31 @@ class Builder:
             np.random.default_rng(s) for s in ss.spawn(6)
         )
         self.register_seed = r_reg.integers(0, 2**63 - 1)
+        # wall seconds of each step (benchmarks/bench_simulate.py reports them)
+        self.seconds: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def step(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            self.seconds[name] = now - clock
+            clock = now
+
         self.areas = D.make_areas(r_areas, cfg)
         self.progs = D.make_programs(r_prog, cfg, self.areas)
         self.tens = D.make_tenancies(r_ten, cfg, self.areas)
+        step("areas, efforts, tenancies")
         self.ps = D.make_population(r_pop, cfg, self.areas, self.tens)
+        step("population")
         self.rows = D.expand_rows(self.ps)
         self.engine = Engine(cfg, self.areas, self.ps, self.rows, r_eng)
         self.T = cfg.n_years
+        step("person-years")
         self._effects()
         self.completed = completion(self.ps, self.d_edu)
+        step("effects")
         self._factual()
+        step("outcomes")
 
     # ------------------------------------------------------------------ effects
 
@@ -428,6 +444,8 @@ class Builder:
         """Transformations from the lists and the factual world."""
         from effekt.lists import classify
 
+        clock = time.perf_counter()
+
         cfg, ps, A, tens = self.cfg, self.ps, self.areas, self.tens
         # the candidate households of transformable tenancies: persons, candidate (1 ordinary,
         # 2 rich), area, tenancy start and the uniform choosing the rich one
@@ -464,6 +482,7 @@ class Builder:
             self.progs.active["fysisk_omdannelse"], cfg.y0
         )
         self.cohort = {k: self._first_year(self.progs.active[k]) for k in KINDS}
+        self.seconds["lists, transformations"] = time.perf_counter() - clock
 
     def _world_sums(self, start: np.ndarray) -> Sums:
         member = self.member(start)
