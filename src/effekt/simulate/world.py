@@ -122,10 +122,12 @@ def denmark(
     are followed outside the areas until the year they turn 25.
 
     Cost: the default 100 areas are about 0.8 million persons and 7 million
-    person-years (on a small 2-core machine about 2 s of CPU to build and 1 s more
-    for the truth on first use); 500 areas take about five times that. Person-years
-    are computed in blocks of whole persons: peak memory is about 0.5 GB for 100
-    areas and 1.7 GB for 500.
+    person-years (on a small 2-core machine about 2 s to build with one thread,
+    1.7 s with two, and 1 s more for the truth on first use); 500 areas take about
+    five times that (``benchmarks/bench_simulate.py``). Person-years are computed in
+    blocks of whole persons, on ``effekt.options["threads"]`` threads; the world is
+    the same for any number of threads. Peak memory is about 0.5-0.65 GB for 100
+    areas and 1.6-1.8 GB for 500 (more with more threads).
 
     References
     ----------
