@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from effekt.errors import EffektError, EffektWarning, IdentificationError
+from effekt.results import tidy_effects
 from effekt.study._data import CO_START_WINDOW, Sample
 from effekt.study._text import (
     few_clusters_note,
@@ -136,25 +137,25 @@ def _effects(
     ci_upper: Any = None,
     p_value: Any = None,
 ) -> pd.DataFrame:
-    est = np.asarray(estimate, float)
-    se = np.asarray(std_error, float)
-    z = stats.norm.ppf(0.5 + level / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo = est - z * se if ci_lower is None else np.asarray(ci_lower, float)
-        hi = est + z * se if ci_upper is None else np.asarray(ci_upper, float)
-        p = 2 * stats.norm.sf(np.abs(est / se)) if p_value is None else np.asarray(p_value, float)
+    """One design's effects: the overall row (missing ``event_time``), then event times.
+
+    Intervals and p-values are :func:`effekt.results.tidy_effects`' (normal
+    approximation) unless given.
+    """
     et = pd.array(list(event_time), dtype="Int64")
-    return pd.DataFrame(
-        {
-            "estimator": estimator,
-            "aggregation": np.where(pd.isna(et), "overall", "event_time"),
-            "event_time": et,
-            "estimate": est,
-            "std_error": se,
-            "ci_lower": lo,
-            "ci_upper": hi,
-            "p_value": p,
-        }
+    keys = {
+        "estimator": estimator,
+        "aggregation": np.where(pd.isna(et), "overall", "event_time"),
+        "event_time": et,
+    }
+    return tidy_effects(
+        keys,
+        estimate,
+        std_error,
+        level=level,
+        ci_lower=ci_lower,
+        ci_upper=ci_upper,
+        p_value=p_value,
     )
 
 
