@@ -151,6 +151,20 @@ _LABELS: dict[str, tuple[str, str]] = {
     "kind_fysisk_omdannelse": ("physical transformation", "fysisk omdannelse"),
     "prior_sensitivity": ("Prior sensitivity", "Følsomhed over for priors"),
     "prior_scale": ("prior scales x {scale:g}", "priorskalaer x {scale:g}"),
+    # replication packages (effekt.replication)
+    "replication_title": ("Replication", "Replikation"),
+    "replication_std_diff": ("Difference / tolerance", "Afvigelse / tolerance"),
+    "replication_within": ("within tolerance", "inden for tolerancen"),
+    "replication_outside": ("outside tolerance or missing", "uden for tolerancen eller mangler"),
+    # simulation studies (effekt.simulate.monte_carlo): performance measures
+    "mc_bias": ("Bias", "Bias"),
+    "mc_emp_se": ("Empirical SE", "Empirisk SE"),
+    "mc_rmse": ("RMSE", "RMSE"),
+    "mc_coverage": ("Coverage", "Dækningsgrad"),
+    "mc_ci_width": ("Mean interval width", "Gns. intervalbredde"),
+    "mc_rejection_rate": ("Rejection rate", "Forkastelsesrate"),
+    "mc_estimand": ("Estimand", "Estimand"),
+    "mc_nominal": ("nominal", "nominel"),
 }
 
 

@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from effekt._plotting import label
 from effekt.errors import OptionalDependencyError, ReplicationError, show_value
-from effekt.options import options
 from effekt.results import Summary
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,19 +65,6 @@ RESULTS = "results.json"
 # slack keeps e.g. |-15.65 - (-15.6)| = 0.05000000000000071 inside a 0.05 tolerance.
 _FLOAT_SLACK = 1e-9
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-# key -> (English, Danish); local because the labels are only used here
-_LABELS = {
-    "title": ("Replication", "Replikation"),
-    "std_diff": ("Difference / tolerance", "Afvigelse / tolerance"),
-    "within": ("within tolerance", "inden for tolerancen"),
-    "outside": ("outside tolerance or missing", "uden for tolerancen eller mangler"),
-}
-
-
-def _label(key: str) -> str:
-    en, da = _LABELS[key]
-    return da if options["language"] == "da" else en
 
 
 def _reject_constant(name: str) -> float:
@@ -246,7 +233,7 @@ class ReplicationResult:
             )
         shown = self.table[["key", "published", "reproduced", "difference", "tolerance", "ok"]]
         return Summary(
-            title=f"{_label('title')}: {'OK' if self.ok else 'FAILED'}",
+            title=f"{label('replication_title')}: {'OK' if self.ok else 'FAILED'}",
             info=tuple(info),
             tables=(("Published vs reproduced", shown.set_index("key")),),
             notes=tuple(notes),
@@ -282,13 +269,13 @@ class ReplicationResult:
         missing = t["reproduced"].isna().to_numpy()
         ax.axvspan(-1, 1, color="0.9", zorder=0)
         ax.axvline(0, color="0.5", lw=0.8)
-        ax.scatter(z[ok], y[ok], color="C0", label=_label("within"), zorder=3)
+        ax.scatter(z[ok], y[ok], color="C0", label=label("replication_within"), zorder=3)
         bad = ~ok & ~missing
-        ax.scatter(z[bad], y[bad], color="C3", label=_label("outside"), zorder=3)
+        ax.scatter(z[bad], y[bad], color="C3", label=label("replication_outside"), zorder=3)
         ax.scatter(np.full(missing.sum(), 1.0), y[missing], color="C3", marker="x", zorder=3)
         ax.set_yticks(y, t["key"].tolist())
         ax.set_xlim(-3.2, 3.2)
-        ax.set_xlabel(_label("std_diff"))
+        ax.set_xlabel(label("replication_std_diff"))
         ax.legend(frameon=False, loc="lower right")
         return ax
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from effekt._plotting import label
 from effekt.errors import (
     DataError,
     EffektError,
@@ -33,7 +34,7 @@ from effekt.errors import (
     check_choice,
     invalid_parameter,
 )
-from effekt.options import options, resolve_level
+from effekt.options import resolve_level
 from effekt.panel import Ledger
 from effekt.parallel import resample
 from effekt.results import Provenance, Result, tidy_effects
@@ -47,21 +48,6 @@ __all__ = ["MonteCarloResult", "monte_carlo"]
 _VALUES = ("estimate", "std_error", "ci_lower", "ci_upper", "ci_level", "p_value")
 _KEY_COLUMNS = tuple(load_schema("effect_table")["keyColumns"])
 _METRICS = ("bias", "emp_se", "rmse", "coverage", "ci_width", "rejection_rate")
-_TEXT = {  # (English, Danish) plot labels
-    "bias": ("Bias", "Bias"),
-    "emp_se": ("Empirical SE", "Empirisk SE"),
-    "rmse": ("RMSE", "RMSE"),
-    "coverage": ("Coverage", "Dækningsgrad"),
-    "ci_width": ("Mean interval width", "Gns. intervalbredde"),
-    "rejection_rate": ("Rejection rate", "Forkastelsesrate"),
-    "estimand": ("Estimand", "Estimand"),
-    "nominal": ("nominal", "nominel"),
-}
-
-
-def _text(key: str) -> str:
-    en, da = _TEXT[key]
-    return da if options["language"] == "da" else en
 
 
 def monte_carlo(
@@ -484,10 +470,10 @@ class MonteCarloResult(Result):
             "rejection_rate": self.alpha,
         }.get(metric, np.nan)
         if np.isfinite(reference):
-            ax.axhline(reference, color="grey", linestyle="--", label=_text("nominal"))
+            ax.axhline(reference, color="grey", linestyle="--", label=label("mc_nominal"))
         ax.set_xticks(x, labels, rotation=45 if len(x) > 6 else 0)
-        ax.set_xlabel(_text("estimand"))
-        ax.set_ylabel(_text(metric))
+        ax.set_xlabel(label("mc_estimand"))
+        ax.set_ylabel(label(f"mc_{metric}"))
         return ax
 
     def _summary_info(self) -> list[tuple[str, str]]:
