@@ -573,10 +573,10 @@ def test_danish_title_and_question(world, plan_study, tmp_path):
 
 
 def test_danish_numbers_in_reasons():
-    from effekt.study._designs import _da
+    from effekt.study._text import dk_number
 
-    assert _da(1234567.891, ",.2f") == "1.234.567,89"
-    assert _da(0.5, ".2f") == "0,50"
+    assert dk_number(1234567.891, ",.2f") == "1.234.567,89"
+    assert dk_number(0.5, ".2f") == "0,50"
 
 
 def test_latex_and_excel(result, tmp_path):

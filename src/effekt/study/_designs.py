@@ -23,6 +23,7 @@ from effekt.errors import EffektError, EffektWarning, IdentificationError
 from effekt.results import tidy_effects
 from effekt.study._data import CO_START_WINDOW, Sample
 from effekt.study._text import (
+    dk_number,
     few_clusters_note,
     incomplete_note,
     no_placebo_note,
@@ -119,11 +120,6 @@ def _failed(design: str, outcome: str, name: str, err: EffektError) -> dict[str,
     """A diagnostic that could not be computed, with the error's first sentence."""
     first = str(err).split(".")[0]
     return _diag(design, outcome, name, math.nan, None, first, f"ikke beregnet: {first}")
-
-
-def _da(x: float, fmt: str) -> str:
-    """A number in Danish notation (decimal comma, thousands point)."""
-    return format(x, fmt).replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def _effects(
@@ -280,7 +276,7 @@ def _pretrend(outcome: str, wald: Callable[[], tuple[float, int, float]]) -> dic
         p,
         p >= PRETREND_ALPHA,
         f"joint Wald test of {q} lead(s): chi2 = {stat:.2f}",
-        f"samlet Wald-test af {q} periode(r) før start: chi2 = {_da(stat, '.2f')}",
+        f"samlet Wald-test af {q} periode(r) før start: chi2 = {dk_number(stat, '.2f')}",
     )
 
 
@@ -319,7 +315,7 @@ def _breakdown(es: Any, outcome: str, s: Settings, notes: list[str]) -> dict[str
             )
             reason_da = (
                 "konklusionen om en effekt holder ved brud på de parallelle trends efter "
-                f"starten op til {_da(b, '.2f')} gange det største før starten (relative "
+                f"starten op til {dk_number(b, '.2f')} gange det største før starten (relative "
                 "størrelser)"
             )
             ok = b >= BREAKDOWN_MIN
@@ -464,7 +460,7 @@ def _synth_summary(
             bool(fit <= sigma) if judged.any() else None,
             f"pre-treatment gap (net of a constant) vs the donors' year-to-year noise {sigma:.3g}",
             "afvigelse før start (renset for en konstant) mod donorernes støj fra år til år "
-            + _da(sigma, ".3g"),
+            + dk_number(sigma, ".3g"),
         ),
         _diag(
             "synth",
@@ -532,7 +528,7 @@ def fit_bayes(sample: Sample, outcome: str, s: Settings, label: str) -> DesignFi
             d.max_rhat,
             bool(d.max_rhat <= RHAT_MAX),
             f"largest R-hat over the parameters (should be <= {RHAT_MAX})",
-            f"største R-hat over parametrene (bør være <= {_da(RHAT_MAX, 'g')})",
+            f"største R-hat over parametrene (bør være <= {dk_number(RHAT_MAX, 'g')})",
         ),
         _diag(
             "bayes",
@@ -550,7 +546,7 @@ def fit_bayes(sample: Sample, outcome: str, s: Settings, label: str) -> DesignFi
             float(d.divergences),
             d.divergences == 0,
             f"divergent transitions in {d.n_draws:,} draws",
-            f"divergente overgange i {_da(d.n_draws, ',')} træk",
+            f"divergente overgange i {dk_number(d.n_draws, ',')} træk",
         ),
     ]
     return DesignFit("bayes", outcome, effects, diagnostics, notes, result)

@@ -13,7 +13,7 @@ import pandas as pd
 from effekt.errors import OptionalDependencyError, check_choice
 from effekt.panel import Ledger
 from effekt.results import Provenance, Result, Summary, tidy_effects
-from effekt.study._text import Note, in_language
+from effekt.study._text import Note, dk_number, in_language
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -773,8 +773,7 @@ def _language(language: str | None) -> str:
 def _fmt(x: float, language: str) -> str:
     if np.isnan(x):
         return "–"
-    text = f"{x:.4g}"
-    return text.replace(".", ",") if language == "da" else text
+    return dk_number(x, ".4g") if language == "da" else f"{x:.4g}"
 
 
 def _markdown_table(table: pd.DataFrame) -> str:

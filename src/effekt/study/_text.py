@@ -132,9 +132,14 @@ def term(key: str, language: str, default: str) -> str:
     return pair[1] if language == "da" else pair[0]
 
 
+def dk_number(x: float, fmt: str) -> str:
+    """``format(x, fmt)`` in Danish notation (decimal comma, thousands point)."""
+    return format(x, fmt).replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
 def _num(x: float, language: str) -> str:
-    text = f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
-    return text.replace(".", ",").replace("-", "−") if language == "da" else text
+    fmt = ".3g" if abs(x) >= 1e-3 or x == 0 else ".2e"
+    return dk_number(x, fmt).replace("-", "−") if language == "da" else format(x, fmt)
 
 
 def _join(items: list[str], language: str) -> str:
