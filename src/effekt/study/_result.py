@@ -437,8 +437,11 @@ class StudyResult(Result):
         return ax
 
     # ------------------------------------------------------------------ reports
-    def _display_tables(self, language: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-        """Overall and event-time tables after disclosure control, as display strings."""
+    def _display_tables(
+        self, language: str
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
+        """The published tables in ``language``: overall and event-time estimates after
+        disclosure control (display strings), the diagnostics, and the masked count."""
         t = self.disclosed_frame()
         masked = t["estimate_suppressed"].notna().to_numpy()
         value_cols = ["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]
@@ -457,6 +460,7 @@ class StudyResult(Result):
         return (
             overall.rename(columns=names).reset_index(drop=True),
             event.rename(columns=names).reset_index(drop=True),
+            _diagnostics_display(self._diagnostics, language),
             int(masked.sum()),
         )
 
@@ -536,14 +540,13 @@ class StudyResult(Result):
         check_choice("format", "StudyResult.to_report", format, ("html", "md"))
         lang = _language(language)
         path = Path(path)
-        overall, event, n_masked = self._display_tables(lang)
+        overall, event, diag, n_masked = self._display_tables(lang)
         words = _WORDS[lang]
         question = self.study.text("question", lang)
         title = self.study.text("title", lang) or question or words["title"]
         # figures show only what the tables publish: suppressed rows are not drawn
         published = self.disclosed_frame()["estimate_suppressed"].isna().to_numpy()
         figures = self._figures(lang, self._table[published])
-        diag = _diagnostics_display(self._diagnostics, lang)
         note = self._disclosure_note(n_masked, lang)
         spec = _spec_table(self.study)
         if format == "html":
@@ -625,8 +628,7 @@ class StudyResult(Result):
 
         lang = _language(language)
         words = _WORDS[lang]
-        overall, event, n_masked = self._display_tables(lang)
-        diag = _diagnostics_display(self._diagnostics, lang)
+        overall, event, diag, n_masked = self._display_tables(lang)
         parts = [f"% {self.provenance.describe()}"]
         for caption, table in (
             (words["overall"], overall),
@@ -669,8 +671,7 @@ class StudyResult(Result):
             ) from err
         lang = _language(language)
         words = _WORDS[lang]
-        overall, event, n_masked = self._display_tables(lang)
-        diag = _diagnostics_display(self._diagnostics, lang)
+        overall, event, diag, n_masked = self._display_tables(lang)
         info = pd.DataFrame(
             {
                 words["notes"]: [
