@@ -88,8 +88,13 @@ def papers(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: effekt beside the peer packages, ratios and peak memory."""
+    """Benchmarks: effekt beside the peer packages, ratios and peak memory.
+
+    Each peer's environment is built with uv from ``benchmarks/peers/*.txt`` on the first
+    run (under ``benchmarks/.peers/``). ``nox -s bench -- --quick`` is a few-minute run.
+    """
     _install(session)
+    session.install("uv")  # benchmarks/_peers.py builds the peer environments with it
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
     if not scripts:
         session.skip("benchmarks/ holds no bench_*.py script yet")

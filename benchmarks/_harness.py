@@ -58,13 +58,6 @@ def run(name: str, code: str, python: str | None = None, timeout: int = 3600) ->
     return Outcome(name, json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def peer_python(path: str | None) -> str | None:
-    """The peer interpreter if it exists, else None (the peer side is then skipped)."""
-    if path and os.path.exists(path):
-        return path
-    return None
-
-
 def table(rows: list[list[Any]], header: list[str]) -> str:
     """Plain-text table."""
     cells = [header] + [[f"{c:.3g}" if isinstance(c, float) else str(c) for c in r] for r in rows]

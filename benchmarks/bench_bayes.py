@@ -35,7 +35,8 @@ import os
 import sys
 import tempfile
 
-from _harness import peer_python, run, table
+import _peers
+from _harness import run, table
 
 KINDS = [
     "lbf_helhedsplan",
@@ -154,6 +155,9 @@ report(persons=len(persons), cells=len(cells), aggregate_s=aggregate, wall_s=wal
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bambi-python", default=os.environ.get("EFFEKT_BAMBI_PYTHON"))
+    parser.add_argument(
+        "--no-build", action="store_true", help="do not build missing peer environments"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     parser.add_argument("--skip-pymc", action="store_true", help="no PyMC-NUTS run")
     parser.add_argument("--skip-inheritance", action="store_true", help="no SocialInheritance")
@@ -178,9 +182,10 @@ def main() -> None:
         for sampler in samplers:
             out = run(f"effekt ({sampler})", EFFEKT_DID.format(sampler=sampler, **common))
             did_rows.append(_did_row(f"effekt HierarchicalDiD ({sampler})", out))
-        bambi = peer_python(args.bambi_python)
+        resolved = _peers.resolve("bambi", args.bambi_python, build=not args.no_build)
+        bambi = resolved.python
         if bambi is None:
-            print("bambi: skipped (pass --bambi-python PATH to an interpreter with bambi)")
+            print(f"bambi: {resolved.note()}")
         else:
             out = run("bambi", BAMBI_DID.format(**common), python=bambi)
             did_rows.append(_did_row("bambi (fixed kind x event dummies, iid)", out))

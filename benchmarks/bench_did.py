@@ -14,11 +14,12 @@ aggregation with its bootstrap; timed from the DataFrame to the aggregated resul
 numpy here, independently of ``effekt.simulate``, and written to CSV.
 
 Each contender runs in a fresh Python subprocess, so that its peak memory is its own:
-effekt in this interpreter, the peers (csdid, differences) in the interpreter given by
-``--peer-python`` (default ``/work/refvenv/bin/python``, the environment of
-``tests/reference/did``). If it is missing or lacks a package, that contender is
-skipped with a message. Reported per contender: best wall time over ``--repeat`` runs
-(after one warm-up run at 200 units, so imports and first-call costs are excluded)
+effekt in this interpreter, the peers in the environments the benchmark builds itself with uv
+from ``benchmarks/peers/`` (``diffdiff.txt``: diff-diff 3.13; ``did.txt``: csdid,
+differences), or in interpreters given by ``--diffdiff-python`` / ``--peer-python``.
+A peer that cannot be installed is listed with the reason. Reported per contender:
+best wall time over ``--repeat`` runs (after one warm-up run at 200 units, so imports
+and first-call costs are excluded)
 and over ``--rounds`` alternating rounds of all contenders (fresh processes each),
 the ratio to effekt, peak resident memory of the process (``ru_maxrss``) and the peak
 Python-side allocation during one run (``tracemalloc``: Python objects and NumPy
@@ -42,12 +43,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import _peers
 import numpy as np
 import pandas as pd
 
 FIRST_YEAR = 2001
 COHORTS = (2004, 2006, 2008, 2010, 2012, 2015)  # six treated cohorts
-DEFAULT_PEER = "/work/refvenv/bin/python"
 MARK = "@@RESULT@@"
 
 
@@ -179,6 +180,33 @@ report(seconds, traced, cells)
 )
 
 
+# diff-diff 3.13 (Rust backend where its wheel has one). Its propensity scores are
+# trimmed at 0.01 by default; R did and effekt do not trim, so the trim is set to the
+# smallest value it accepts for the numbers to be comparable.
+DIFFDIFF = (
+    _COMMON
+    + r"""
+from diff_diff import CallawaySantAnna
+
+def model(boot):
+    return CallawaySantAnna(control_group="never_treated", estimation_method="dr",
+                            n_bootstrap=reps if boot else 0, seed=1, pscore_trim=1e-6)
+
+def fitted(df, boot):
+    return model(boot).fit(df, outcome="y", unit="unit", time="year", first_treat="g",
+                           covariates=["x"])
+
+def task(df):
+    fitted(df, True).aggregate("event_study")
+
+df = pd.read_csv(csv)
+seconds, traced = measure(task, df)
+r = fitted(df, False).group_time_effects
+cells = [[float(g), float(t), float(v["effect"]), float(v["se"])] for (g, t), v in r.items()]
+report(seconds, traced, cells)
+"""
+)
+
 PERSONS = r"""
 import resource, sys, time
 import numpy as np, pandas as pd
@@ -270,7 +298,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="alternating rounds of all contenders (small N)"
     )
-    parser.add_argument("--peer-python", default=DEFAULT_PEER)
+    parser.add_argument(
+        "--peer-python", help="interpreter with csdid and differences (default: built)"
+    )
+    parser.add_argument("--diffdiff-python", help="interpreter with diff-diff (default: built)")
+    parser.add_argument(
+        "--no-build", action="store_true", help="do not build missing peer environments"
+    )
+    parser.add_argument("--quick", action="store_true", help="2,500 units, 1 repeat, 1 round")
     parser.add_argument("--timeout", type=float, default=1800.0, help="per contender, s")
     parser.add_argument(
         "--persons",
@@ -279,18 +314,22 @@ def main(argv: list[str] | None = None) -> None:
         help="effekt alone on a person-level panel (x 20 years, clustered by 500 areas); 0: skip",
     )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.units, args.repeat, args.rounds, args.persons = "2500", 1, 1, 0
     units = [int(float(u)) for u in args.units.split(",")]
 
-    contenders = {"effekt": (sys.executable, EFFEKT)}
-    peer = Path(args.peer_python)
-    if peer.is_file():
-        contenders["csdid"] = (str(peer), CSDID)
-        contenders["differences"] = (str(peer), DIFFERENCES)
-    else:
-        print(
-            f"Peer interpreter {peer} not found: csdid and differences are skipped. Create "
-            "it as described in tests/reference/did/requirements.txt, or pass --peer-python."
-        )
+    contenders: dict[str, tuple[str, str]] = {"effekt": (sys.executable, EFFEKT)}
+    unavailable: dict[str, str] = {}
+    for env, override, programs in (
+        ("diffdiff", args.diffdiff_python, {"diff-diff": DIFFDIFF}),
+        ("did", args.peer_python, {"csdid": CSDID, "differences": DIFFERENCES}),
+    ):
+        peer = _peers.resolve(env, override, build=not args.no_build)
+        for name, program in programs.items():
+            if peer.python:
+                contenders[name] = (peer.python, program)
+            else:
+                unavailable[name] = peer.note()
 
     with tempfile.TemporaryDirectory() as tmp:
         warm = Path(tmp) / "warm.csv"
@@ -322,6 +361,8 @@ def main(argv: list[str] | None = None) -> None:
             base = results["effekt"]
             header = f"{'contender':<12} {'seconds':>9} {'x effekt':>9} {'peak RSS':>10} "
             print(header + f"{'traced':>10}  numbers vs effekt")
+            for name, note in unavailable.items():
+                print(f"{name:<12} {note}")
             for name, res in results.items():
                 if isinstance(res, str):
                     print(f"{name:<12} {res}")

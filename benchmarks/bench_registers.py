@@ -438,6 +438,7 @@ def main() -> None:
         help="folder for the Parquet files (default: temporary); registers "
         "already there are reused",
     )
+    parser.add_argument("--quick", action="store_true", help="2 million rows")
     parser.add_argument("--worker", choices=list(LABELS), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -445,7 +446,7 @@ def main() -> None:
         worker(args.worker, args.data, args.out)
         return
 
-    n_rows = int(args.rows)
+    n_rows = int(2e6 if args.quick else args.rows)
     with tempfile.TemporaryDirectory(prefix="bench-registers-") as tmp:
         data = args.data or Path(tmp)
         data.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--areas", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="100 areas only")
     args = parser.parse_args()
+    if args.quick:
+        args.areas = [100]
     cores = max(1, min(len(os.sched_getaffinity(0)), 8))
     rows, steps, step_names = [], [], []
     for n, threads in itertools.product(args.areas, dict.fromkeys([1, cores])):

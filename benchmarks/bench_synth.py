@@ -42,6 +42,7 @@ import time
 import warnings
 from pathlib import Path
 
+import _peers
 import numpy as np
 import pandas as pd
 
@@ -120,13 +121,11 @@ def _timed(func):
     return value, time.perf_counter() - t0, _cpu() - c0
 
 
-def _run_peer(python: str | None, script: str, args: list[str], name: str) -> dict | None:
-    if not python:
-        print(f"  {name}: skipped (no interpreter given; pass --{name}-python PATH)")
+def _run_peer(peer: _peers.Peer, script: str, args: list[str], name: str) -> dict | None:
+    if peer.python is None:
+        print(f"  {name}: {peer.note()}")
         return None
-    if not Path(python).exists():
-        print(f"  {name}: skipped (interpreter {python} not found)")
-        return None
+    python = peer.python
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
         fh.write(script)
         path = fh.name
@@ -173,7 +172,10 @@ def bench_placebo(args, csv: Path) -> None:
         f" max |w - Table 2| = {dev:.4f}"
     )
     peer = _run_peer(
-        args.pysyncon_python, PYSYNCON_WORKER, [str(csv), str(args.peer_fits)], "pysyncon"
+        _peers.resolve("pysyncon", args.pysyncon_python, build=not args.no_build),
+        PYSYNCON_WORKER,
+        [str(csv), str(args.peer_fits)],
+        "pysyncon",
     )
     if peer:
         scale = 39 / peer["fits"]
@@ -196,7 +198,12 @@ def bench_sdid(args, csv: Path) -> None:
     print(
         f"  effekt:   {wall:8.2f} s wall, {cpu:8.2f} s CPU; att = {res.att:.3f}, se = {res.se:.2f}"
     )
-    peer = _run_peer(args.synthdid_python, SYNTHDID_WORKER, [str(csv), "200"], "synthdid")
+    peer = _run_peer(
+        _peers.resolve("synthdid", args.synthdid_python, build=not args.no_build),
+        SYNTHDID_WORKER,
+        [str(csv), "200"],
+        "synthdid",
+    )
     if peer:
         print(
             f"  synthdid: {peer['wall']:8.2f} s wall, {peer['cpu']:8.2f} s CPU; "
@@ -270,12 +277,15 @@ def main() -> None:
     parser.add_argument(
         "--pysyncon-python",
         default=os.environ.get("EFFEKT_PYSYNCON_PYTHON"),
-        help="interpreter of a venv with pysyncon (env EFFEKT_PYSYNCON_PYTHON)",
+        help="interpreter with pysyncon (env EFFEKT_PYSYNCON_PYTHON; default: built)",
     )
     parser.add_argument(
         "--synthdid-python",
         default=os.environ.get("EFFEKT_SYNTHDID_PYTHON"),
-        help="interpreter of a venv with synthdid (env EFFEKT_SYNTHDID_PYTHON)",
+        help="interpreter with synthdid (env EFFEKT_SYNTHDID_PYTHON; default: built)",
+    )
+    parser.add_argument(
+        "--no-build", action="store_true", help="do not build missing peer environments"
     )
     parser.add_argument(
         "--peer-fits",
@@ -286,7 +296,13 @@ def main() -> None:
     parser.add_argument(
         "--skip", nargs="*", default=[], choices=["placebo", "sdid", "scale", "jobs"]
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="the Prop 99 placebo and SDID only, 1 peer fit"
+    )
     args, _ = parser.parse_known_args()
+    if args.quick:
+        args.skip = sorted({*args.skip, "scale", "jobs"})
+        args.peer_fits = 1
     print(
         f"effekt {ek.__version__}, numpy {np.__version__}, pandas {pd.__version__}, "
         f"Python {sys.version.split()[0]}"

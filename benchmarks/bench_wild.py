@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import argparse
 
-from _harness import peer_python, run, table
+import _peers
+from _harness import run, table
 
 EFFEKT_WILD = """
 import effekt as ek
@@ -129,11 +130,15 @@ report(seconds=time.perf_counter() - t0, p_value=test.p_value)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--peer-python", default="/work/refvenv/bin/python")
+    parser.add_argument("--peer-python", help="interpreter with pyfixest (default: built)")
+    parser.add_argument(
+        "--no-build", action="store_true", help="do not build missing peer environments"
+    )
     parser.add_argument("--quick", action="store_true", help="999 replications instead of 9999")
     args = parser.parse_args()
     reps = 999 if args.quick else 9999
-    peer = peer_python(args.peer_python)
+    resolved = _peers.resolve("did", args.peer_python, build=not args.no_build)
+    peer = resolved.python
 
     rows = []
     ours = run("effekt", EFFEKT_WILD.format(reps=reps, n_jobs=1))
@@ -161,7 +166,7 @@ def main() -> None:
             ]
         )
     else:
-        note = theirs.error if theirs is not None else "peer interpreter not found"
+        note = theirs.error if theirs is not None else resolved.note()
         rows.append(["1 mpdta G=500", "pyfixest.wildboottest", "skipped", "", "", note])
 
     big = run("effekt", EFFEKT_BIG.format(reps=reps))
