@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import effekt as ek
@@ -114,3 +115,34 @@ def test_threads_option_defaults_to_omp_num_threads(monkeypatch):
         assert resolve_threads() == 5
     with pytest.raises(ek.OptionError, match="threads"):
         ek.set_options(threads=0)
+
+
+def _mean_of_normals(rng):
+    from scipy import stats
+
+    x = rng.normal(1.0, 2.0, size=20)
+    half = stats.t.ppf(0.975, 19) * x.std(ddof=1) / np.sqrt(20)
+    return {
+        "estimate": x.mean(),
+        "ci_lower": x.mean() - half,
+        "ci_upper": x.mean() + half,
+        "truth": 1.0,
+    }
+
+
+def test_monte_carlo_study_on_a_dask_cluster_equals_one_job():
+    """A simulation study (effekt.simulate.monte_carlo) moved to a local dask.distributed
+    cluster by joblib's backend switch gives the replications of n_jobs=1, draw for draw."""
+    distributed = pytest.importorskip("dask.distributed")
+    from joblib import parallel_config
+
+    from effekt.simulate import monte_carlo
+
+    expected = monte_carlo(_mean_of_normals, n_reps=300, seed=11, n_jobs=1, progress=False)
+    with (
+        distributed.Client(processes=False, n_workers=1, threads_per_worker=2),
+        parallel_config(backend="dask"),
+    ):
+        got = monte_carlo(_mean_of_normals, n_reps=300, seed=11, n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(got.draws, expected.draws)
+    pd.testing.assert_frame_equal(got.to_frame(), expected.to_frame())
