@@ -57,6 +57,7 @@ _LAZY_MODULES = {
     "datasets",
     "disclosure",
     "did",
+    "indicators",
     "io",
     "lists",
     "registers",

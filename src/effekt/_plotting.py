@@ -156,6 +156,80 @@ _LABELS: dict[str, tuple[str, str]] = {
     "replication_std_diff": ("Difference / tolerance", "Afvigelse / tolerance"),
     "replication_within": ("within tolerance", "inden for tolerancen"),
     "replication_outside": ("outside tolerance or missing", "uden for tolerancen eller mangler"),
+    # kommune management information (effekt.indicators)
+    "ind_title": (
+        "Deprived housing areas in {kommune}: status {year}",
+        "Udsatte boligområder i {kommune}: status {year}",
+    ),
+    "ind_criteria": (
+        "The areas against the list criteria ({regime} rules, list {year})",
+        "Områderne over for listekriterierne ({regime}-reglerne, liste {year})",
+    ),
+    "ind_outlook": ("List outlook", "Udsigt for listen"),
+    "ind_comparison": (
+        "The areas against comparable areas (data year {year})",
+        "Områderne sammenlignet med sammenlignelige områder (dataår {year})",
+    ),
+    "ind_efforts": ("Efforts in the areas", "Indsatser i områderne"),
+    "ind_trends": ("The criteria over time", "Kriterierne over tid"),
+    "ind_area": ("Area", "Område"),
+    "ind_criterion": ("Criterion", "Kriterium"),
+    "ind_value": ("Value", "Værdi"),
+    "ind_threshold": ("Threshold", "Grænse"),
+    "ind_margin": ("Margin to threshold", "Afstand til grænsen"),
+    "ind_met": ("Met", "Opfyldt"),
+    "ind_trend": ("Trend per year", "Udvikling pr. år"),
+    "ind_status": ("Status", "Status"),
+    "ind_n_met": ("Criteria met ({category})", "Opfyldte kriterier ({category})"),
+    "ind_projected": ("On trend next year", "Ved uændret udvikling næste år"),
+    "ind_to_leave": ("What would take it off", "Hvad der skal til for at komme af listen"),
+    "ind_indicator": ("Indicator", "Indikator"),
+    "ind_this_area": ("The area", "Området"),
+    "ind_kommune_others": ("Kommune's other areas", "Kommunens øvrige områder"),
+    "ind_same_type": ("Same type nationally (median)", "Samme type i hele landet (median)"),
+    "ind_kind": ("Effort", "Indsats"),
+    "ind_start": ("Start", "Start"),
+    "ind_end": ("End", "Slut"),
+    "ind_funder": ("Funder", "Finansiering"),
+    "ind_yes": ("yes", "ja"),
+    "ind_no": ("no", "nej"),
+    "ind_on": ("on the list", "på listen"),
+    "ind_off": ("off the list", "ikke på listen"),
+    "ind_not_listed": ("not listed", "ikke på listen"),
+    "ind_none": ("not on the list now", "ikke på listen nu"),
+    "ind_national_crime": (
+        "National conviction share, data year {year}: {share}; the crime threshold is {mult} x "
+        "that, {threshold}.",
+        "Landsgennemsnittet for dømte, dataår {year}: {share}; kriminalitetsgrænsen er {mult} x "
+        "det, {threshold}.",
+    ),
+    "ind_suppressed": (
+        "– : not shown, fewer than {k} persons behind the number (disclosure control).",
+        "– : ikke vist, færre end {k} personer bag tallet (diskretionering).",
+    ),
+    "ind_projection_note": (
+        "'On trend next year' moves each criterion by one year of its 5-year trend and applies "
+        "the same rule; it is an extrapolation, not a forecast.",
+        "'Ved uændret udvikling' flytter hvert kriterium et års udvikling (5-års trend) og "
+        "anvender samme regel; det er en fremskrivning, ikke en prognose.",
+    ),
+    "ind_no_efforts": (
+        "No efforts recorded for these areas.",
+        "Ingen indsatser registreret for disse områder.",
+    ),
+    "crit_residents": ("Residents", "Beboere"),
+    "crit_labour": (
+        "Outside work or education (18-64)",
+        "Uden for arbejde eller uddannelse (18-64)",
+    ),
+    "crit_crime": ("Convicted (18+)", "Dømte (18+)"),
+    "crit_education": ("Basic education only (30-59)", "Kun grundskole (30-59)"),
+    "crit_income": (
+        "Income relative to the region (15-64)",
+        "Indkomst i forhold til regionen (15-64)",
+    ),
+    "crit_nonwestern": ("Non-Western origin", "Ikke-vestlig herkomst"),
+    "ind_turnover": ("Moved out, share of residents", "Fraflyttede, andel af beboerne"),
     # simulation studies (effekt.simulate.monte_carlo): performance measures
     "mc_bias": ("Bias", "Bias"),
     "mc_emp_se": ("Empirical SE", "Empirisk SE"),

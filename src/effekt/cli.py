@@ -15,6 +15,10 @@ Commands
     read and validated with :func:`effekt.io.read_table`), or with ``--simulate N``
     on a simulated Denmark of N areas, and write the report (``--out``,
     ``--language da|en``, ``--format html|md``) with the estimates as LaTeX beside it.
+``effekt områderapport --kommune K --data area_year=FILE [...] [--out FILE.html|.pdf]``
+    A kommune's yearly management information on its deprived areas
+    (:mod:`effekt.indicators`), Danish by default; ``omraaderapport`` is the ASCII
+    spelling. ``--simulate N`` uses a simulated Denmark.
 
 Examples
 --------
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from effekt.errors import EffektError
 
@@ -70,6 +75,28 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--language", default=None, choices=("en", "da"), help="report language")
     run.add_argument("--seed", type=int, default=0, help="seed of every random step")
     run.add_argument("--n-jobs", type=int, default=1, help="parallel workers for resampling")
+    area = sub.add_parser(
+        "områderapport",
+        aliases=["omraaderapport"],
+        help="a kommune's yearly management information on its deprived areas",
+    )
+    area.add_argument("--kommune", type=int, required=True, help="kommune code, e.g. 621")
+    area_src = area.add_mutually_exclusive_group(required=True)
+    area_src.add_argument(
+        "--data",
+        action="append",
+        metavar="TABLE=FILE",
+        help="area_year=... (national or the kommune's own), interventions=..., areas=...",
+    )
+    area_src.add_argument(
+        "--simulate", type=int, metavar="N", help="use a simulated Denmark of N areas"
+    )
+    area.add_argument("--year", type=int, default=None, help="list year (default: latest)")
+    area.add_argument("--language", default="da", choices=("da", "en"), help="(%(default)s)")
+    area.add_argument("--seed", type=int, default=0, help="seed of the simulated world")
+    area.add_argument(
+        "--out", default="reports/omraaderapport.html", help="HTML or .pdf path (%(default)s)"
+    )
     return parser
 
 
@@ -104,10 +131,66 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _reproduce(args)
         elif args.command == "run":
             print(f"Report written to {_run(args)}")
+        elif args.command in ("områderapport", "omraaderapport"):
+            print(f"Report written to {_area_report(args)}")
     except EffektError as err:
         print(f"effekt: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _read_data(items: Sequence[str]) -> dict[str, Any]:
+    """``--data TABLE=FILE`` arguments, each read and validated against its schema."""
+    from effekt.errors import ParameterError
+    from effekt.io import read_table
+
+    tables = {}
+    for item in items:
+        name, sep, file = item.partition("=")
+        if not sep or not file:
+            raise ParameterError(
+                f"--data takes TABLE=FILE, e.g. --data area_year=panel.parquet. Got {item!r}."
+            )
+        tables[name] = read_table(file, name)
+    return tables
+
+
+def _area_report(args: argparse.Namespace) -> str:
+    """``effekt områderapport``: the kommune's yearly management information."""
+    from pathlib import Path
+
+    from effekt.errors import ParameterError
+    from effekt.indicators import kommune_report
+
+    if args.simulate is not None:
+        from effekt.simulate import denmark
+
+        world = denmark(n_areas=args.simulate, seed=args.seed)
+        tables: dict[str, Any] = {
+            "area_year": world.area_year,
+            "interventions": world.interventions,
+            "areas": world.areas,
+        }
+    else:
+        tables = _read_data(args.data)
+        if "area_year" not in tables:
+            raise ParameterError(
+                "effekt områderapport needs --data area_year=FILE (and optionally "
+                "interventions=FILE and areas=FILE)."
+            )
+    report = kommune_report(
+        tables["area_year"],
+        tables.get("interventions"),
+        kommune=args.kommune,
+        year=args.year,
+        areas=tables.get("areas"),
+        language=args.language,
+    )
+    out = Path(args.out)
+    if out.suffix.lower() == ".pdf":
+        return str(report.to_pdf(out))
+    report.to_html(out)
+    return str(out)
 
 
 def _reproduce(args: argparse.Namespace) -> int:
@@ -152,7 +235,6 @@ def _run(args: argparse.Namespace) -> str:
     """``effekt run``: read the study and its data, run it, write the report and tables."""
     from pathlib import Path
 
-    from effekt.errors import ParameterError
     from effekt.study import load_study
 
     study = load_study(args.study)
@@ -162,17 +244,7 @@ def _run(args: argparse.Namespace) -> str:
 
         data = denmark(n_areas=args.simulate, seed=args.seed)
     else:
-        from effekt.io import read_table
-
-        tables = {}
-        for item in args.data:
-            name, sep, file = item.partition("=")
-            if not sep or not file:
-                raise ParameterError(
-                    f"--data takes TABLE=FILE, e.g. --data area_year=panel.parquet. Got {item!r}."
-                )
-            tables[name] = read_table(file, name)
-        data = tables
+        data = _read_data(args.data)
     result = study.run(data, designs=_designs(args.designs), seed=args.seed, n_jobs=args.n_jobs)
     path = result.to_report(args.out, format=args.format, language=args.language)
     result.to_latex(Path(path).with_suffix(".tex"))

@@ -70,9 +70,13 @@ class HtmlReport:
         """Add a paragraph (plain text; escaped)."""
         self._parts.append(f"<p>{escape(text)}</p>")
 
-    def add_table(self, table: pd.DataFrame, *, caption: str = "", digits: int = 4) -> None:
-        """Add a DataFrame as an HTML table."""
-        html = table.to_html(float_format=lambda x: f"{x:.{digits}f}", border=0, na_rep="–")
+    def add_table(
+        self, table: pd.DataFrame, *, caption: str = "", digits: int = 4, index: bool = True
+    ) -> None:
+        """Add a DataFrame as an HTML table (``index=False``: without the index column)."""
+        html = table.to_html(
+            float_format=lambda x: f"{x:.{digits}f}", border=0, na_rep="–", index=index
+        )
         cap = f"<p><strong>{escape(caption)}</strong></p>" if caption else ""
         self._parts.append(cap + html)
 
