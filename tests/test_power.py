@@ -101,7 +101,13 @@ def test_quadratic_form_is_bpw_equation():
 @pytest.mark.parametrize(("design", "years"), [("twfe", 4), ("callaway", 3)])
 def test_analytic_agrees_with_simulation_and_truth(panel, design, years):
     res = ek.power.mde(
-        panel, n_treated=24, years=years, design=design, method="both", reps=4000, seed=1,
+        panel,
+        n_treated=24,
+        years=years,
+        design=design,
+        method="both",
+        reps=4000,
+        seed=1,
         progress=False,
     )
     m = res.pre_years

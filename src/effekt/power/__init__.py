@@ -14,7 +14,6 @@
 from effekt.power.design import PowerResult, mde, power
 from effekt.power.pretest import PreTrendsResult, pretrends, slope_for_power
 
-
 __all__ = [
     "PowerResult",
     "PreTrendsResult",

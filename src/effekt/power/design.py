@@ -256,11 +256,15 @@ class PowerResult(Result):
         pandas.Series
             ``analytic`` and, when simulated, ``simulation``.
         """
-        out = {"analytic": float(_power_from(np.array([effect]), self.std_error, self.alpha,
-                                             self.df)[0])}
+        out = {
+            "analytic": float(
+                _power_from(np.array([effect]), self.std_error, self.alpha, self.df)[0]
+            )
+        }
         if self.placebo is not None:
-            out["simulation"] = float(_simulated_power(self.placebo, effect, self.alpha,
-                                                       self.df)[0])
+            out["simulation"] = float(
+                _simulated_power(self.placebo, effect, self.alpha, self.df)[0]
+            )
         return pd.Series(out, name="power")
 
     def power_curve(self, effects: Any = None) -> pd.DataFrame:
@@ -311,8 +315,9 @@ class PowerResult(Result):
         effect = _effect(effect, "PowerResult.n_treated_for")
         for n in _doubling():
             if self._mde_with(n, self.n_control, self.years) <= effect:
-                return _smallest(lambda k: self._mde_with(k, self.n_control, self.years) <= effect,
-                                 n)
+                return _smallest(
+                    lambda k: self._mde_with(k, self.n_control, self.years) <= effect, n
+                )
             if n > _MAX_N:
                 break
         raise IdentificationError(
@@ -351,8 +356,11 @@ class PowerResult(Result):
         raise IdentificationError(
             f"No number of post-treatment years up to {top} detects an effect of {effect:g} "
             f"with power {self.power:g} and {self.n_treated} treated units"
-            + (" (errors='empirical' cannot look beyond the observed years; use 'ar1')."
-               if self.errors == "empirical" else ".")
+            + (
+                " (errors='empirical' cannot look beyond the observed years; use 'ar1')."
+                if self.errors == "empirical"
+                else "."
+            )
         )
 
     def _mde_with(self, n_t: int, n_c: int, years: int) -> float:
@@ -372,8 +380,13 @@ class PowerResult(Result):
 
         level = resolve_level(None)
         z = stats.norm.ppf(0.5 + level / 2)
-        names, est, se, lo, hi = ["analytic"], [self.mde_analytic], [self.std_error], [np.nan], [
-            np.nan]
+        names, est, se, lo, hi = (
+            ["analytic"],
+            [self.mde_analytic],
+            [self.std_error],
+            [np.nan],
+            [np.nan],
+        )
         if self.mde_simulation is not None:
             mc = float(self.mde_simulation_mc_se or np.nan)
             names.append("simulation")
@@ -383,8 +396,12 @@ class PowerResult(Result):
             hi.append(self.mde_simulation + z * mc)
         n = len(names)
         return tidy_effects(
-            {"outcome": [self.outcome] * n, "design": [self.design] * n, "estimator": names,
-             "term": ["mde"] * n},
+            {
+                "outcome": [self.outcome] * n,
+                "design": [self.design] * n,
+                "estimator": names,
+                "term": ["mde"] * n,
+            },
             est,
             se,
             level=level,
@@ -404,18 +421,31 @@ class PowerResult(Result):
     def _summary_info(self) -> list[tuple[str, str]]:
         info = [
             ("Outcome", self.outcome),
-            ("Design", f"{self.design}: {self.n_treated} treated, {self.n_control} comparison "
-                       f"units; {self.pre_years} pre + {self.years} post years"),
+            (
+                "Design",
+                f"{self.design}: {self.n_treated} treated, {self.n_control} comparison "
+                f"units; {self.pre_years} pre + {self.years} post years",
+            ),
             ("Test", f"two-sided, alpha {self.alpha:g}, power {self.power:g}"),
             ("MDE (analytic)", f"{self.mde_analytic:.4g} (errors: {self.errors})"),
         ]
         if self.mde_simulation is not None and self.placebo is not None:
-            info.append(("MDE (simulation)", f"{self.mde_simulation:.4g} "
-                         f"(MC s.e. {self.mde_simulation_mc_se:.2g}, {len(self.placebo)} "
-                         "placebo draws)"))
-        info.append(("Calibration", f"{self.n_calibration_units} never-treated units, "
-                     f"{self.n_calibration_years} years; residual s.d. {self.sigma:.4g}, "
-                     f"AR(1) rho {self.rho:.3f}"))
+            info.append(
+                (
+                    "MDE (simulation)",
+                    f"{self.mde_simulation:.4g} "
+                    f"(MC s.e. {self.mde_simulation_mc_se:.2g}, {len(self.placebo)} "
+                    "placebo draws)",
+                )
+            )
+        info.append(
+            (
+                "Calibration",
+                f"{self.n_calibration_units} never-treated units, "
+                f"{self.n_calibration_years} years; residual s.d. {self.sigma:.4g}, "
+                f"AR(1) rho {self.rho:.3f}",
+            )
+        )
         return info
 
     def plot(self, ax: Axes | None = None) -> Axes:
@@ -433,14 +463,17 @@ class PowerResult(Result):
 
         ax = new_axes(ax)
         curve = self.power_curve()
-        ax.plot(curve["effect"], curve["analytic"], color="#08519c",
-                label=label("power_analytic"))
+        ax.plot(curve["effect"], curve["analytic"], color="#08519c", label=label("power_analytic"))
         if "simulation" in curve:
-            ax.step(curve["effect"], curve["simulation"], where="mid", color="#d94801",
-                    label=label("power_simulation"))
+            ax.step(
+                curve["effect"],
+                curve["simulation"],
+                where="mid",
+                color="#d94801",
+                label=label("power_simulation"),
+            )
         ax.axhline(self.power, color="0.6", lw=0.8, ls=":")
-        ax.axvline(self.mde, color="0.3", lw=0.8, ls="--",
-                   label=f"{label('mde')} = {self.mde:.3g}")
+        ax.axvline(self.mde, color="0.3", lw=0.8, ls="--", label=f"{label('mde')} = {self.mde:.3g}")
         ax.set_ylim(0.0, 1.02)
         ax.set_xlabel(label("effect_size"))
         ax.set_ylabel(label("power"))
@@ -450,8 +483,12 @@ class PowerResult(Result):
 
 
 def _effect(effect: Any, owner: str) -> float:
-    ok = (not isinstance(effect, bool) and isinstance(effect, int | float | np.floating)
-          and np.isfinite(effect) and effect != 0)
+    ok = (
+        not isinstance(effect, bool)
+        and isinstance(effect, int | float | np.floating)
+        and np.isfinite(effect)
+        and effect != 0
+    )
     if not ok:
         raise invalid_parameter("effect", owner, "a non-zero finite number", effect)
     return abs(float(effect))
@@ -575,7 +612,8 @@ def mde(
     >>> df = ek.datasets.load_dataset("mpdta")
     >>> panel = ek.Panel.from_frame(df, unit="countyreal", time="year", outcome="lemp",
     ...                             cohort="first.treat", never_treated=0)
-    >>> res = ek.power.mde(panel, n_treated=50, years=2, method="both", reps=500)
+    >>> res = ek.power.mde(panel, n_treated=50, years=2, method="both", reps=500,
+    ...                    progress=False)
     >>> bool(abs(res.mde_simulation / res.mde_analytic - 1) < 0.15)
     True
     """
@@ -706,7 +744,7 @@ def power(data: Any, *, effect: float, **kwargs: Any) -> pd.Series:
     >>> panel = ek.Panel.from_frame(df, unit="countyreal", time="year", outcome="lemp",
     ...                             cohort="first.treat", never_treated=0)
     >>> p = ek.power.power(panel, effect=0.05, n_treated=50, years=2)
-    >>> 0.0 < p["analytic"] < 1.0
+    >>> bool(0.0 < p["analytic"] < 1.0)
     True
     """
     size = _effect(effect, "effekt.power.power")

@@ -13,8 +13,9 @@ post-period estimates by ``gamma (t - t_ref)``.
 The rectangle probability is :func:`scipy.stats.multivariate_normal.cdf` with
 ``lower_limit`` (Genz's quasi-Monte-Carlo algorithm, as R's ``mvtnorm::pmvnorm``
 used by the ``pretrends`` package), with a seeded generator so the same inputs give
-the same numbers, and absolute error tolerance 1e-5 (R's ``pmvnorm`` default is 1e-3). The slope is the root of
-``power(gamma) - target`` on ``[0, 8 max se]`` (as ``pretrends::slope_for_power``).
+the same numbers, and absolute error tolerance 1e-5 (R's ``pmvnorm`` default is
+1e-3). The slope is the root of ``power(gamma) - target`` on ``[0, 8 max se]`` (as
+``pretrends::slope_for_power``).
 The He & Wang (2017) example of the ``pretrends`` README is reproduced in
 ``tests/test_pretrends_power.py``.
 
@@ -54,7 +55,8 @@ def _pass_probability(mean: np.ndarray, cov: np.ndarray, crit: float, seed: int)
     sd = np.sqrt(np.diag(cov))
     if len(mean) == 1:
         return float(
-            stats.norm.cdf(crit * sd[0], mean[0], sd[0]) - stats.norm.cdf(-crit * sd[0], mean[0], sd[0])
+            stats.norm.cdf(crit * sd[0], mean[0], sd[0])
+            - stats.norm.cdf(-crit * sd[0], mean[0], sd[0])
         )
     return float(
         stats.multivariate_normal.cdf(
@@ -284,9 +286,7 @@ class PreTrendsResult(Result):
             ("Pre-periods", ", ".join(str(int(t)) for t in pre)),
             ("Test", f"any pre-period coefficient significant at {self.alpha:g} (two-sided)"),
         ]
-        info += [
-            (f"Slope for {p:.0%} power", f"{s:.4g}") for p, s in self.slopes.items()
-        ]
+        info += [(f"Slope for {p:.0%} power", f"{s:.4g}") for p, s in self.slopes.items()]
         if self.power is not None:
             info.append(("Power against hypothesis", f"{self.power:.4f}"))
         return info
@@ -313,12 +313,20 @@ class PreTrendsResult(Result):
             b = np.append(self.beta, 0.0)[order]
             s = np.append(se, 0.0)[order]
             c = stats.norm.ppf(1 - self.alpha / 2)
-            ax.errorbar(t, b, yerr=c * s, fmt="o", color="black", capsize=2,
-                        label=label("estimate"))
-        for (p, slope), color in zip(self.slopes.items(), ("#d94801", "#08519c", "#238b45"),
-                                     strict=False):
-            ax.plot(t, slope * (t - self.reference), color=color, lw=1.2,
-                    label=label("pretrend_slope", p=float(p)))
+            ax.errorbar(
+                t, b, yerr=c * s, fmt="o", color="black", capsize=2, label=label("estimate")
+            )
+        targets = self.slopes.index.to_numpy(dtype=float)
+        for p, slope, color in zip(
+            targets, self.slopes.to_numpy(float), ("#d94801", "#08519c", "#238b45"), strict=False
+        ):
+            ax.plot(
+                t,
+                slope * (t - self.reference),
+                color=color,
+                lw=1.2,
+                label=label("pretrend_slope", p=float(p)),
+            )
         if self.hypothesis is not None:
             h = np.append(self.hypothesis, 0.0)[order]
             ax.plot(t, h, "k--", lw=1.0, label=label("hypothesised_trend"))
@@ -418,9 +426,7 @@ def pretrends(
         ledger = getattr(result, "ledger", ledger)
         fingerprint = getattr(getattr(result, "provenance", None), "data_fingerprint", "")
     elif sigma is None:
-        raise ParameterError(
-            f"{owner} needs an event-study result or 'sigma' and 'event_times'."
-        )
+        raise ParameterError(f"{owner} needs an event-study result or 'sigma' and 'event_times'.")
     crit = _crit(alpha, owner)
     t, pre, s, b = _inputs(sigma, event_times, reference, owner, beta)
     targets = [_target(p, owner, "powers") for p in np.atleast_1d(np.asarray(powers, float))]
