@@ -113,7 +113,9 @@ def test_analytic_agrees_with_simulation_and_truth(panel, design, years):
     m = res.pre_years
     assert m == (12 - years if design == "twfe" else 1)
     assert res.n_control == 230 - 24  # the never-treated units less the placebo-treated
-    assert res.mde_simulation == pytest.approx(res.mde_analytic, rel=0.10)
+    # the issue's bar is 10 %; on this DGP they agree to within 1 % (MC s.e. of the
+    # simulated MDE: 0.8 %), so 3 % is asserted
+    assert res.mde_simulation == pytest.approx(res.mde_analytic, rel=0.03)
     truth = true_mde(m, years, 24, 206, design=design)
     assert res.mde_analytic == pytest.approx(truth, rel=0.10)
     # the placebo estimates' spread is the DiD's standard error
@@ -202,6 +204,7 @@ def test_power_and_inverse_are_consistent(panel):
 def test_result_protocol(panel):
     res = ek.power.mde(panel, n_treated=12, years=3, method="both", reps=300, progress=False)
     frame = res.to_frame()
+    ek.validate(frame, "effect_table")
     keys = ["outcome", "design", "estimator", "term"]
     assert list(frame.columns[: len(keys) + 6]) == keys + list(VALUE_COLUMNS)
     assert frame["estimator"].tolist() == ["analytic", "simulation"]

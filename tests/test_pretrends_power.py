@@ -104,6 +104,7 @@ def test_from_an_effekt_event_study_and_protocol():
     assert res.outcome == "lemp"
     assert res.provenance.data_fingerprint == es.provenance.data_fingerprint
     frame = res.to_frame()
+    ek.validate(frame, "effect_table")
     assert list(frame.columns[:3]) == ["outcome", "estimator", "term"]
     assert list(frame.columns[3:9]) == list(VALUE_COLUMNS)
     assert frame["term"].tolist() == ["slope_for_power"] * 2 + ["power_against_hypothesis"]
