@@ -164,6 +164,10 @@ _LABELS: dict[str, tuple[str, str]] = {
         "Lineær trend, der opdages med {p:.0%} styrke",
     ),
     "hypothesised_trend": ("Hypothesised trend", "Antaget trend"),
+    "mean_after_pretest": (
+        "Expectation after passing the pre-test",
+        "Forventning efter bestået test før start",
+    ),
     # replication packages (effekt.replication)
     "replication_title": ("Replication", "Replikation"),
     "replication_std_diff": ("Difference / tolerance", "Afvigelse / tolerance"),
