@@ -86,3 +86,12 @@ def test_reports_have_the_power_section(result, tmp_path):
     assert "MDE (80 % styrke)" in md
     assert result.power_text("da")[1] in md
     assert "Power: minimum detectable effect" in str(result.summary())
+
+
+def test_latex_and_excel_carry_the_power_table(result, tmp_path):
+    tex = result.to_latex(tmp_path / "r.tex", language="da").read_text("utf-8")
+    assert "Styrke: den mindste påviselige effekt" in tex
+    assert "sammenligningsområder" in tex
+    book = pd.read_excel(result.to_excel(tmp_path / "r.xlsx"), sheet_name="power")
+    assert book["outcome"].tolist() == list(OUTCOMES)
+    assert book["n_treated"].tolist() == result.power["n_treated"].tolist()

@@ -721,6 +721,10 @@ class StudyResult(Result):
             (words["diagnostics"], diag),
         ):
             parts += [f"\\paragraph{{{_latex_escape(caption)}}}", _to_latex(table, 4)]
+        if len(self._power):
+            parts += [f"\\paragraph{{{_latex_escape(words['power'])}}}"]
+            parts += [_latex_escape(para) for para in self.power_text(lang)]
+            parts.append(_to_latex(self._power_display(lang), 4))
         parts.append(f"\\par\\emph{{{_latex_escape(self._disclosure_note(n_masked, lang))}}}")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -772,6 +776,10 @@ class StudyResult(Result):
             overall.to_excel(writer, sheet_name=words["sheet_overall"], index=False)
             event.to_excel(writer, sheet_name=words["sheet_event"], index=False)
             diag.to_excel(writer, sheet_name=words["sheet_diagnostics"], index=False)
+            if len(self._power):
+                self._power_display(lang).to_excel(
+                    writer, sheet_name=words["sheet_power"], index=False
+                )
             info.to_excel(writer, sheet_name=words["sheet_notes"], index=False)
         return path
 
@@ -793,6 +801,7 @@ _WORDS = {
         "sheet_event": "event_time",
         "sheet_diagnostics": "diagnostics",
         "sheet_notes": "notes",
+        "sheet_power": "power",
     },
     "da": {
         "title": "Effektstudie",
@@ -809,6 +818,7 @@ _WORDS = {
         "sheet_event": "aar_siden_start",
         "sheet_diagnostics": "diagnostik",
         "sheet_notes": "bemaerkninger",
+        "sheet_power": "styrke",
     },
 }
 
