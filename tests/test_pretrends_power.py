@@ -124,6 +124,8 @@ def test_bad_input():
         ek.power.slope_for_power(SIGMA, event_times=None)
     with pytest.raises(ek.ParameterError, match="one event time per row"):
         ek.power.slope_for_power(SIGMA, event_times=[-2, 0])
+    with pytest.raises(ek.ParameterError, match="include the reference period -1"):
+        ek.power.slope_for_power(np.eye(2) * 0.01, event_times=[-2, -1])
     with pytest.raises(ek.IdentificationError, match="at least one pre-period"):
         ek.power.slope_for_power(SIGMA, event_times=TIMES + 10)
     with pytest.raises(ek.ParameterError, match="must be symmetric"):

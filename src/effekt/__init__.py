@@ -11,9 +11,10 @@ areas, with three families of designs on one validated :class:`Panel`:
 Around them: validated schemas (:func:`validate`), public benchmark and Danish
 data (:mod:`effekt.datasets`), a simulated Denmark with known truth
 (:mod:`effekt.simulate`), the official list rules (:mod:`effekt.lists`), the
-register-to-panel pipeline (:mod:`effekt.registers`) and disclosure control
-(:mod:`effekt.disclosure`). :class:`Study` poses one question and answers it with
-all three designs side by side, with a publishable report.
+register-to-panel pipeline (:mod:`effekt.registers`), disclosure control
+(:mod:`effekt.disclosure`) and power calculations (:mod:`effekt.power`). :class:`Study`
+poses one question and answers it with all three designs side by side, with a
+publishable report.
 
 Examples
 --------

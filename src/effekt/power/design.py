@@ -557,7 +557,9 @@ def mde(
         (``"twfe"``), 1 (``"callaway"``).
     n_control : int, optional
         Comparison units. Default: the never-treated units less ``n_treated`` (the
-        placebo simulation draws both groups from them).
+        placebo simulation draws both groups from them). For the analytic MDE it may
+        exceed the never-treated units (they only calibrate the noise), e.g. the
+        comparison areas of a study whose treated areas are not among them.
     alpha : float, default 0.05
         Level of the two-sided test, in (0, 1).
     power : float, default 0.8

@@ -96,6 +96,12 @@ def _inputs(
             f"The 'event_times' parameter of {owner} must give one event time per row of "
             f"sigma ({k}); got {len(np.atleast_1d(t))}."
         )
+    if np.any(t == reference):
+        raise ParameterError(
+            f"The 'event_times' of {owner} include the reference period {reference}, whose "
+            "coefficient must be omitted (normalised to zero). Refit the event study with "
+            "that period as the reference, or pass the reference period it used."
+        )
     pre = t < reference
     if not pre.any():
         raise IdentificationError(
