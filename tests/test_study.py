@@ -581,11 +581,12 @@ def test_danish_numbers_in_reasons():
 
 def test_latex_and_excel(result, tmp_path):
     tex = result.to_latex(tmp_path / "t.tex").read_text(encoding="utf-8")
-    assert tex.count("\\begin{tabular}") == 3 and "Disclosure control" in tex
+    # overall, event time, diagnostics and power (tests/test_study_power.py)
+    assert tex.count("\\begin{tabular}") == 4 and "Disclosure control" in tex
     pytest.importorskip("openpyxl")
     path = result.to_excel(tmp_path / "t.xlsx", language="da")
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == ["samlet", "aar_siden_start", "diagnostik", "bemaerkninger"]
+    assert list(sheets) == ["samlet", "aar_siden_start", "diagnostik", "styrke", "bemaerkninger"]
     assert len(sheets["samlet"]) == 2
     assert "Diskretionering" in sheets["bemaerkninger"].iloc[0, 0]
 

@@ -11,9 +11,10 @@ areas, with three families of designs on one validated :class:`Panel`:
 Around them: validated schemas (:func:`validate`), public benchmark and Danish
 data (:mod:`effekt.datasets`), a simulated Denmark with known truth
 (:mod:`effekt.simulate`), the official list rules (:mod:`effekt.lists`), the
-register-to-panel pipeline (:mod:`effekt.registers`) and disclosure control
-(:mod:`effekt.disclosure`). :class:`Study` poses one question and answers it with
-all three designs side by side, with a publishable report.
+register-to-panel pipeline (:mod:`effekt.registers`), disclosure control
+(:mod:`effekt.disclosure`) and power calculations (:mod:`effekt.power`). :class:`Study`
+poses one question and answers it with all three designs side by side, with a
+publishable report.
 
 Examples
 --------
@@ -48,7 +49,7 @@ from effekt.options import options, set_options
 from effekt.schemas import list_schemas, load_schema, validate
 
 if TYPE_CHECKING:  # pragma: no cover
-    from effekt import datasets, disclosure, io, lists, registers, simulate  # noqa: F401
+    from effekt import datasets, disclosure, io, lists, power, registers, simulate  # noqa: F401
     from effekt.panel import Panel
     from effekt.study import Study
 
@@ -60,6 +61,7 @@ _LAZY_MODULES = {
     "indicators",
     "io",
     "lists",
+    "power",
     "registers",
     "simulate",
     "synth",

@@ -151,6 +151,23 @@ _LABELS: dict[str, tuple[str, str]] = {
     "kind_fysisk_omdannelse": ("physical transformation", "fysisk omdannelse"),
     "prior_sensitivity": ("Prior sensitivity", "Følsomhed over for priors"),
     "prior_scale": ("prior scales x {scale:g}", "priorskalaer x {scale:g}"),
+    # power calculations (effekt.power)
+    "power": ("Power", "Styrke"),
+    "effect_size": ("True effect size", "Sand effektstørrelse"),
+    "mde": ("Minimum detectable effect", "Mindste påviselige effekt"),
+    "power_curve": ("Power curve", "Styrkekurve"),
+    "power_analytic": ("Analytic (Burlig et al. 2020)", "Analytisk (Burlig m.fl. 2020)"),
+    "power_simulation": ("Simulation (placebo areas)", "Simulering (placebo-områder)"),
+    "pretrend_power": ("Power of the pre-trends test", "Styrke af testen for trends før start"),
+    "pretrend_slope": (
+        "Linear trend detected with {p:.0%} power",
+        "Lineær trend, der opdages med {p:.0%} styrke",
+    ),
+    "hypothesised_trend": ("Hypothesised trend", "Antaget trend"),
+    "mean_after_pretest": (
+        "Expectation after passing the pre-test",
+        "Forventning efter bestået test før start",
+    ),
     # replication packages (effekt.replication)
     "replication_title": ("Replication", "Replikation"),
     "replication_std_diff": ("Difference / tolerance", "Afvigelse / tolerance"),

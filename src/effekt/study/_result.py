@@ -67,6 +67,7 @@ class StudyResult(Result):
         notes: list[str],
         seconds: float,
         simulated: bool,
+        power: pd.DataFrame | None = None,
     ) -> None:
         self.study = study
         self.designs = tuple(dict.fromkeys(f.design for f in fits))
@@ -89,6 +90,7 @@ class StudyResult(Result):
         self._bases = bases
         self._co_starts = sample.co_starts
         self._table = self._build_table()
+        self._power = self._with_estimates(power)
         self._diagnostics = self._build_diagnostics(sample)
         dropped = sample.dropped
         self.ledger = Ledger.empty().extend(
@@ -199,6 +201,49 @@ class StudyResult(Result):
             rows,
             columns=["design", "outcome", "diagnostic", "value", "flag", "reason", "reason_da"],
         )
+
+    def _with_estimates(self, power: pd.DataFrame | None) -> pd.DataFrame:
+        """The power rows with the DiD design's overall estimate beside each MDE."""
+        from effekt.study._power import power_frame
+
+        out = power_frame([]) if power is None else power.copy()
+        for i, outcome in zip(out.index, out["outcome"], strict=True):
+            o = self.overall_rows(outcome)
+            did = o[o["design"] == "did"]["estimate"]
+            out.loc[i, "estimate"] = float(did.iloc[0]) if len(did) else np.nan
+        return out
+
+    @property
+    def power(self) -> pd.DataFrame:
+        """The power of the study's DiD, per outcome (empty for baseline stayers).
+
+        Columns ``outcome, design, n_treated, n_control, years, alpha, power, mde,
+        std_error, estimate, truth, truth_below_mde, power_at_truth``: the minimum
+        detectable effect (:func:`effekt.power.mde`, analytic, Burlig, Preonas & Woerman
+        2020, calibrated on the comparison areas) of a Callaway & Sant'Anna DiD with the
+        study's treated and comparison areas over ``years`` post years (the treated
+        areas' median within the event window), two-sided at ``alpha`` with 80 % power;
+        beside it the DiD estimate, and on simulated data the true effect, whether it
+        lay below the MDE and the study's power against it.
+        """
+        return self._power.copy()
+
+    def power_text(self, language: str | None = None) -> list[str]:
+        """The report's power section in words, one paragraph per outcome.
+
+        Parameters
+        ----------
+        language : {"en", "da"}, optional
+            Default ``effekt.options["language"]``.
+
+        Returns
+        -------
+        list of str
+        """
+        from effekt.study._power import power_paragraph
+
+        lang = _language(language)
+        return [power_paragraph(row, lang) for _, row in self._power.iterrows()]
 
     def overall_rows(self, outcome: str) -> pd.DataFrame:
         t = self._table
@@ -334,6 +379,11 @@ class StudyResult(Result):
             (
                 ("Overall effect by design", overall[cols].set_index(["outcome", "design"])),
                 ("Credibility diagnostics", diag.set_index(["outcome", "design"])),
+                *(
+                    (("Power: minimum detectable effect", self._power.set_index("outcome")),)
+                    if len(self._power)
+                    else ()
+                ),
             ),
             tuple(notes),
         )
@@ -464,6 +514,31 @@ class StudyResult(Result):
             int(masked.sum()),
         )
 
+    def _power_display(self, language: str) -> pd.DataFrame:
+        """The power table for reports: display strings, Danish headers in Danish."""
+        p = self._power
+        out = pd.DataFrame({"outcome": p["outcome"]})
+        for c in ("n_treated", "n_control", "years"):
+            out[c] = p[c].astype(int)
+        for c in ("mde", "estimate", "truth", "power_at_truth"):
+            if c in ("truth", "power_at_truth") and not p[c].notna().any():
+                continue
+            out[c] = [_fmt(float(x), language) for x in p[c].to_numpy(float, na_value=np.nan)]
+        names = {
+            "en": {"n_control": "n_comparison", "mde": "MDE (80% power)"},
+            "da": {
+                "outcome": "udfald",
+                "n_treated": "behandlede områder",
+                "n_control": "sammenligningsområder",
+                "years": "år efter start",
+                "mde": "MDE (80 % styrke)",
+                "estimate": "DiD-estimat",
+                "truth": "sand effekt",
+                "power_at_truth": "styrke mod den sande effekt",
+            },
+        }[language]
+        return out.rename(columns=names).reset_index(drop=True)
+
     def _disclosure_note(self, n_masked: int, language: str) -> str:
         from effekt.disclosure import REASONS
         from effekt.options import options
@@ -561,6 +636,11 @@ class StudyResult(Result):
             report.add_table(overall, caption=words["overall"])
             for outcome, png in figures:
                 report.add_png(png, caption=f"{words['figure']}: {outcome}")
+            if len(self._power):
+                report.add_heading(words["power"])
+                for para in self.power_text(lang):
+                    report.add_text(para)
+                report.add_table(self._power_display(lang), caption=words["power"])
             report.add_heading(words["diagnostics"])
             report.add_table(diag, caption=words["diagnostics"])
             report.add_heading(words["event"])
@@ -602,6 +682,11 @@ class StudyResult(Result):
             name = f"figure_{i}.png"
             (folder / name).write_bytes(png)
             lines += [f"![{words['figure']}: {outcome}]({folder.name}/{name})", ""]
+        if len(self._power):
+            lines += [f"## {words['power']}", ""]
+            for para in self.power_text(lang):
+                lines += [para, ""]
+            lines += [_markdown_table(self._power_display(lang)), ""]
         lines += [f"## {words['diagnostics']}", "", _markdown_table(diag), ""]
         lines += [f"## {words['event']}", "", _markdown_table(event), ""]
         lines += [f"## {words['spec']}", "", _markdown_table(spec), ""]
@@ -636,6 +721,10 @@ class StudyResult(Result):
             (words["diagnostics"], diag),
         ):
             parts += [f"\\paragraph{{{_latex_escape(caption)}}}", _to_latex(table, 4)]
+        if len(self._power):
+            parts += [f"\\paragraph{{{_latex_escape(words['power'])}}}"]
+            parts += [_latex_escape(para) for para in self.power_text(lang)]
+            parts.append(_to_latex(self._power_display(lang), 4))
         parts.append(f"\\par\\emph{{{_latex_escape(self._disclosure_note(n_masked, lang))}}}")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -687,6 +776,10 @@ class StudyResult(Result):
             overall.to_excel(writer, sheet_name=words["sheet_overall"], index=False)
             event.to_excel(writer, sheet_name=words["sheet_event"], index=False)
             diag.to_excel(writer, sheet_name=words["sheet_diagnostics"], index=False)
+            if len(self._power):
+                self._power_display(lang).to_excel(
+                    writer, sheet_name=words["sheet_power"], index=False
+                )
             info.to_excel(writer, sheet_name=words["sheet_notes"], index=False)
         return path
 
@@ -700,6 +793,7 @@ _WORDS = {
         "overall": "Overall effect by design",
         "figure": "Estimates by design and years since the start",
         "diagnostics": "Credibility diagnostics",
+        "power": "Power: the smallest detectable effect",
         "event": "Effects by years since the start",
         "spec": "The study",
         "notes": "Notes",
@@ -707,6 +801,7 @@ _WORDS = {
         "sheet_event": "event_time",
         "sheet_diagnostics": "diagnostics",
         "sheet_notes": "notes",
+        "sheet_power": "power",
     },
     "da": {
         "title": "Effektstudie",
@@ -715,6 +810,7 @@ _WORDS = {
         "overall": "Samlet effekt efter design",
         "figure": "Estimater efter design og år siden start",
         "diagnostics": "Diagnostik af troværdigheden",
+        "power": "Styrke: den mindste påviselige effekt",
         "event": "Effekter efter år siden start",
         "spec": "Studiet",
         "notes": "Bemærkninger",
@@ -722,6 +818,7 @@ _WORDS = {
         "sheet_event": "aar_siden_start",
         "sheet_diagnostics": "diagnostik",
         "sheet_notes": "bemaerkninger",
+        "sheet_power": "styrke",
     },
 }
 

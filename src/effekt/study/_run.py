@@ -23,6 +23,7 @@ from effekt.study._designs import (
     fit_synth,
     fit_synth_stayers,
 )
+from effekt.study._power import power_frame, study_power
 from effekt.study._result import StudyResult
 from effekt.study._spec import Study
 from effekt.study._text import Note
@@ -218,6 +219,14 @@ def run_study(
             bar.close()
     if truth_note:
         notes.append(truth_note)
+    power_rows = []
+    if not stayers:  # the stacked stayer sub-panels are not one panel to calibrate on
+        for outcome in study.outcomes:
+            row, power_note = study_power(sample, outcome, settings, truths.get(outcome))
+            if row is not None:
+                power_rows.append(row)
+            if power_note is not None:
+                notes.append(power_note)
     return StudyResult(
         study=study,
         fits=fits,
@@ -228,6 +237,7 @@ def run_study(
         notes=notes,
         seconds=time.perf_counter() - start,
         simulated=tables.world is not None,
+        power=power_frame(power_rows),
     )
 
 
