@@ -151,6 +151,11 @@ CASES: dict[
         lambda: ek.datasets.load_dataset("mpdta"),
         _on_panel(_mpdta_panel),
     ),
+    "ChaisemartinDHaultfoeuille": (
+        lambda: ek.did.ChaisemartinDHaultfoeuille(effects=2, placebo=1),
+        lambda: ek.datasets.load_dataset("mpdta"),
+        _on_panel(_mpdta_panel),
+    ),
 }
 
 

@@ -9,6 +9,8 @@
 - :func:`honest_did`: Rambachan & Roth (2023) sensitivity of event-study effects.
 - :class:`CallawaySantAnna`: group-time ATTs and aggregations (Callaway & Sant'Anna 2021).
 - :func:`randomization_test`: permutation inference for the TWFE coefficient.
+- :class:`ChaisemartinDHaultfoeuille`: event-study DiD for treatments that switch
+  on and off or change level (de Chaisemartin & D'Haultfoeuille 2024).
 
 TWFE is biased under staggered adoption with dynamic or heterogeneous effects;
 the heterogeneity-robust estimators fix that.
@@ -20,6 +22,10 @@ from effekt.did.callaway import (
     CallawaySantAnna,
     CallawaySantAnnaAggregate,
     CallawaySantAnnaResult,
+)
+from effekt.did.chaisemartin import (
+    ChaisemartinDHaultfoeuille,
+    ChaisemartinDHaultfoeuilleResult,
 )
 from effekt.did.honest import HonestDiDResult, honest_did
 from effekt.did.imputation import Imputation, ImputationResult
@@ -33,6 +39,8 @@ __all__ = [
     "CallawaySantAnna",
     "CallawaySantAnnaAggregate",
     "CallawaySantAnnaResult",
+    "ChaisemartinDHaultfoeuille",
+    "ChaisemartinDHaultfoeuilleResult",
     "HonestDiDResult",
     "Imputation",
     "ImputationResult",
