@@ -49,8 +49,12 @@ class DcdhFit:
 
 def _codes(*arrays: np.ndarray) -> np.ndarray:
     """One integer code per distinct row of the stacked arrays."""
-    keys = np.column_stack([np.asarray(a, dtype=float) for a in arrays])
-    return np.unique(keys, axis=0, return_inverse=True)[1].ravel()
+    code = np.zeros(np.asarray(arrays[0]).shape, dtype=np.int64)
+    for a in arrays:  # mixed-radix combination of 1-D codes (np.unique(axis=0) is slow)
+        inv = np.unique(np.asarray(a, dtype=float), return_inverse=True)[1].reshape(code.shape)
+        code = code * (int(inv.max()) + 1 if inv.size else 1) + inv
+        code = np.unique(code, return_inverse=True)[1].reshape(code.shape)
+    return code.ravel()
 
 
 def _cell_stats(
@@ -65,8 +69,8 @@ def _cell_stats(
     if cluster is None:
         dof = n
     else:
-        pairs = np.unique(np.column_stack([inv, cluster]), axis=0)
-        dof = np.bincount(pairs[:, 0], minlength=len(n)).astype(float)
+        pair = np.unique(inv.astype(np.int64) * (int(cluster.max()) + 1) + cluster)
+        dof = np.bincount(pair // (int(cluster.max()) + 1), minlength=len(n)).astype(float)
     return mean[inv], dof[inv]
 
 
