@@ -8,6 +8,10 @@ Reference values (tests/reference/dcdh/, made by generate.py there):
   clustering. effekt follows it: estimates, standard errors and joint-test p-values
   agree to 1e-8 (both are exact formulas; the only differences are float summation
   order).
+* ``official.json`` also holds the ``did_multiplegt_dyn`` help's example (Favara &
+  Imbs 2015 banking deregulation, ``effects(8) placebo(3) cluster(state_n)``) on the
+  928 counties with complete data (``favara_imbs_complete.csv.gz``, provenance in
+  generate.py): a real panel with treatment levels 0-4 and state clusters.
 * ``diffdiff.json``: ``diff-diff`` 3.13 ``ChaisemartinDHaultfoeuille``. On the panel
   where every switcher switches once, its point estimates (effects, placebos,
   normalized effects, the average total effect) agree with effekt and the official
@@ -79,6 +83,33 @@ def test_matches_did_multiplegt_dyn(name, cluster):
     ate = res.to_frame().query("term == 'average_total_effect'")
     assert float(ate["std_error"].iloc[0]) == pytest.approx(raw["ate_se"], abs=TOL)
     assert float(res.placebo_test()["p_value"]) == pytest.approx(raw["p_jointplacebo"], abs=1e-8)
+
+
+@pytest.mark.parametrize("cluster", [None, "state_n"])
+def test_favara_imbs_help_example(cluster):
+    df = pd.read_csv(REF / "favara_imbs_complete.csv.gz")
+    panel = ek.Panel.from_frame(
+        df,
+        unit="county",
+        time="year",
+        outcome="Dl_vloans_b",
+        treatment="inter_bra",
+        cluster=cluster,
+        absorbing=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ek.EffektWarning)
+        res = ek.did.ChaisemartinDHaultfoeuille(effects=8, placebo=3).fit(panel)
+    ref = OFFICIAL[f"favara|cluster={cluster}"]
+    np.testing.assert_allclose(res.effects["estimate"], ref["effects"], rtol=0, atol=TOL)
+    np.testing.assert_allclose(res.effects["std_error"], ref["effects_se"], rtol=0, atol=TOL)
+    np.testing.assert_array_equal(res.effects["n_switchers"], ref["switchers"])
+    np.testing.assert_allclose(res.placebos["estimate"], ref["placebos"], rtol=0, atol=TOL)
+    np.testing.assert_allclose(res.placebos["std_error"], ref["placebos_se"], rtol=0, atol=TOL)
+    assert res.average_total_effect == pytest.approx(ref["ate"], abs=TOL)
+    ate = res.to_frame().query("term == 'average_total_effect'")
+    assert float(ate["std_error"].iloc[0]) == pytest.approx(ref["ate_se"], abs=TOL)
+    assert float(res.placebo_test()["p_value"]) == pytest.approx(ref["p_jointplacebo"], abs=1e-8)
 
 
 def test_point_estimates_match_diff_diff_on_single_switches():

@@ -18,7 +18,18 @@ Two peers, each in its own virtual environment (neither is a test dependency):
 
 ``python generate.py data`` (numpy, pandas only) writes the panels:
 ``switching.csv`` (groups that join, join and leave again, leave, or never switch;
-16 clusters) and ``single_switch.csv`` (every switcher switches once).
+16 clusters), ``single_switch.csv`` (every switcher switches once) and
+``levels.csv`` (treatment levels 0-3).
+
+``python generate.py favara PATH`` writes ``favara_imbs_complete.csv.gz`` from the
+Favara & Imbs (2015, AER, doi:10.1257/aer.20121416) county panel that the
+``did_multiplegt_dyn`` help uses as its example (``favara_imbs_did_multiplegt_dyn.dta``
+from github.com/chaisemartinPackages/ApplicationData), here as shipped in the PyPI
+package ``moderndid`` 0.2.0 (``moderndid/core/datasets/favara_imbs.csv.gz``). It keeps
+the 928 of 1,048 counties observed in all 12 years with no missing outcome (effekt's
+estimator needs a balanced panel); the help's call ``did_multiplegt_dyn Dl_vloans_b
+county year inter_bra, effects(8) placebo(3) cluster(state_n)`` is then run by the
+official port on that sample.
 """
 
 import json
@@ -89,6 +100,26 @@ def official() -> dict:
     from did_multiplegt_dyn import DidMultiplegtDyn
 
     out = {}
+    fav = pd.read_csv(HERE / "favara_imbs_complete.csv.gz")
+    for cluster in (None, "state_n"):
+        model = DidMultiplegtDyn(
+            pl.from_pandas(fav), "Dl_vloans_b", "county", "year", "inter_bra", effects=8,
+            placebo=3, cluster=cluster,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit()
+        res = model.result["did_multiplegt_dyn"]
+        out[f"favara|cluster={cluster}"] = {
+            "effects": res["Effects"]["Estimate"].astype(float).tolist(),
+            "effects_se": res["Effects"]["SE"].astype(float).tolist(),
+            "switchers": res["Effects"]["Switchers"].astype(float).tolist(),
+            "placebos": res["Placebos"]["Estimate"].astype(float).tolist(),
+            "placebos_se": res["Placebos"]["SE"].astype(float).tolist(),
+            "ate": float(np.asarray(res["ATE"]["Estimate"]).ravel()[0]),
+            "ate_se": float(np.asarray(res["ATE"]["SE"]).ravel()[0]),
+            "p_jointplacebo": float(res["p_jointplacebo"]),
+        }
     for name in PANELS:
         df = pd.read_csv(HERE / f"{name}.csv")
         for cluster in (None, "cluster"):
@@ -150,7 +181,14 @@ def diffdiff() -> dict:
 
 if __name__ == "__main__":
     what = sys.argv[1]
-    if what == "data":
+    if what == "favara":
+        raw = pd.read_csv(sys.argv[2])
+        keep = raw.groupby("county").filter(
+            lambda g: len(g) == 12 and g["Dl_vloans_b"].notna().all()
+        )
+        cols = ["county", "year", "state_n", "Dl_vloans_b", "inter_bra"]
+        keep.loc[:, cols].to_csv(HERE / "favara_imbs_complete.csv.gz", index=False)
+    elif what == "data":
         for name, build in PANELS.items():
             build().to_csv(HERE / f"{name}.csv", index=False)
     else:
