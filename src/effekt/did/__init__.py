@@ -11,6 +11,8 @@
 - :func:`randomization_test`: permutation inference for the TWFE coefficient.
 - :class:`ChaisemartinDHaultfoeuille`: event-study DiD for treatments that switch
   on and off or change level (de Chaisemartin & D'Haultfoeuille 2024).
+- :class:`ContinuousDiD`: dose-response curves ATT(d), ACRT(d) for a continuous
+  treatment (Callaway, Goodman-Bacon & Sant'Anna 2024).
 
 TWFE is biased under staggered adoption with dynamic or heterogeneous effects;
 the heterogeneity-robust estimators fix that.
@@ -27,6 +29,7 @@ from effekt.did.chaisemartin import (
     ChaisemartinDHaultfoeuille,
     ChaisemartinDHaultfoeuilleResult,
 )
+from effekt.did.continuous import ContinuousDiD, ContinuousDiDResult
 from effekt.did.honest import HonestDiDResult, honest_did
 from effekt.did.imputation import Imputation, ImputationResult
 from effekt.did.randomization import RandomizationResult, randomization_test
@@ -41,6 +44,8 @@ __all__ = [
     "CallawaySantAnnaResult",
     "ChaisemartinDHaultfoeuille",
     "ChaisemartinDHaultfoeuilleResult",
+    "ContinuousDiD",
+    "ContinuousDiDResult",
     "HonestDiDResult",
     "Imputation",
     "ImputationResult",

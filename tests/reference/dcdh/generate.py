@@ -103,8 +103,14 @@ def official() -> dict:
     fav = pd.read_csv(HERE / "favara_imbs_complete.csv.gz")
     for cluster in (None, "state_n"):
         model = DidMultiplegtDyn(
-            pl.from_pandas(fav), "Dl_vloans_b", "county", "year", "inter_bra", effects=8,
-            placebo=3, cluster=cluster,
+            pl.from_pandas(fav),
+            "Dl_vloans_b",
+            "county",
+            "year",
+            "inter_bra",
+            effects=8,
+            placebo=3,
+            cluster=cluster,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
