@@ -76,7 +76,8 @@ class ContinuousDiD(Estimator):
         of the treated doses in steps of 1 (``contdid``'s default).
     bootstrap : MultiplierBootstrap, optional
         Multiplier bootstrap for uniform (simultaneous) bands over the dose grid;
-        without it the intervals are pointwise normal.
+        the curves' standard errors are then the bootstrap's (interquartile range,
+        as R ``did``). Without it they are analytic and the intervals pointwise normal.
     ci_level : float, optional
         Interval level; default ``effekt.options["ci_level"]``.
 
