@@ -15,6 +15,7 @@ import inspect
 import pkgutil
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,28 @@ CASES: dict[
     ),
     "Imputation": (
         lambda: ek.did.Imputation(leads=2),
+        lambda: ek.datasets.load_dataset("mpdta"),
+        _on_panel(_mpdta_panel),
+    ),
+    "ContinuousDiD": (
+        lambda: ek.did.ContinuousDiD(
+            dose="dose", bootstrap=ek.did.MultiplierBootstrap(reps=99, seed=2)
+        ),
+        lambda: pd.read_csv(Path(__file__).parent / "reference" / "contdid" / "dose_panel.csv"),
+        _on_panel(
+            lambda f: ek.Panel.from_frame(
+                f,
+                unit="unit",
+                time="period",
+                outcome="y",
+                cohort="first_treat",
+                never_treated=0,
+                covariates=["dose"],
+            )
+        ),
+    ),
+    "ChaisemartinDHaultfoeuille": (
+        lambda: ek.did.ChaisemartinDHaultfoeuille(effects=2, placebo=1),
         lambda: ek.datasets.load_dataset("mpdta"),
         _on_panel(_mpdta_panel),
     ),

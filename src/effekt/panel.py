@@ -171,7 +171,9 @@ class Panel:
             Columns identifying the unit (e.g. housing area), the period (integer
             year, or dates) and the outcome (numeric).
         treatment : str, optional
-            0/1 (or boolean) column, 1 from the period a unit is treated.
+            0/1 (or boolean) column, 1 from the period a unit is treated. With
+        ``absorbing=False`` it may also hold numeric treatment levels (for
+        :class:`effekt.did.ChaisemartinDHaultfoeuille`).
         cohort : str, optional
             Column holding each unit's first treated period, constant within a unit.
             Give ``treatment``, ``cohort`` or both (they are then checked against
@@ -628,8 +630,10 @@ def _build(
             )
 
     roles: dict[str, Any] = {**named, "covariates": covs}
-    if treatment is not None:
+    if treatment is not None and absorbing:
         data[treatment] = _check_binary(data[treatment], treatment, columns, data)
+    elif treatment is not None:  # switching designs (dCDH) also take treatment levels
+        data[treatment] = _check_level(data[treatment], treatment, columns, data)
     if cohort is not None:
         data[cohort] = _check_cohort(data, unit, time, cohort, never_treated, columns)
     data = data.sort_values([unit, time], kind="stable").reset_index(drop=True)
@@ -643,7 +647,8 @@ def _build(
                 f"from treated back to untreated, e.g. units {switching[:5].tolist()}:\n"
                 f"{format_rows(rows, 12)}\nStaggered-adoption designs need treatment to stay on "
                 "once it starts. Recode spells (e.g. 'ever treated from first start'), or pass "
-                "absorbing=False for designs that allow switching."
+                "absorbing=False and use effekt.did.ChaisemartinDHaultfoeuille, which allows "
+                "treatment to switch on and off."
             )
         if cohort is None and absorbing:
             name = _fresh_name(data, "cohort")
@@ -737,6 +742,24 @@ def _check_binary(series: pd.Series, col: str, columns: list, data: pd.DataFrame
         f"The 'treatment' column {col!r} must be 0/1 or boolean; found values "
         f"{show_value(sorted(map(str, series[bad].unique()[:5])))}. First offending rows:\n"
         f"{format_rows(data.loc[bad, columns])}\nRecode it as 1 from the first treated period on."
+    )
+
+
+def _check_level(series: pd.Series, col: str, columns: list, data: pd.DataFrame) -> pd.Series:
+    """0/1 stays int8 (as with absorbing=True); other finite numeric levels become float64."""
+    if pd.api.types.is_bool_dtype(series) or series.isin([0, 1]).all():
+        return _check_binary(series, col, columns, data)
+    ok = pd.Series(False, index=series.index)
+    if pd.api.types.is_numeric_dtype(series):
+        values = series.astype("float64")
+        ok = pd.Series(np.isfinite(values.to_numpy()), index=series.index, dtype=bool)
+        if ok.all():
+            return values
+    bad = ~ok
+    raise DataError(
+        f"The 'treatment' column {col!r} must be numeric (0/1, or treatment levels with "
+        f"absorbing=False); found {show_value(sorted(map(str, series[bad].unique()[:5])))}. "
+        f"First offending rows:\n{format_rows(data.loc[bad, columns])}"
     )
 
 
@@ -883,6 +906,6 @@ def _derive_cohort(data: pd.DataFrame, unit: str, time: str, treatment: str) -> 
 
 
 def _non_absorbing_units(data: pd.DataFrame, unit: str, treatment: str) -> pd.Index:
-    d = data[treatment].astype("int8")
+    d = data[treatment].astype("float64")
     drops = d.groupby(data[unit]).diff() < 0  # sorted by time within unit
     return pd.Index(data.loc[drops, unit].unique())

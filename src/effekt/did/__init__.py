@@ -9,6 +9,10 @@
 - :func:`honest_did`: Rambachan & Roth (2023) sensitivity of event-study effects.
 - :class:`CallawaySantAnna`: group-time ATTs and aggregations (Callaway & Sant'Anna 2021).
 - :func:`randomization_test`: permutation inference for the TWFE coefficient.
+- :class:`ChaisemartinDHaultfoeuille`: event-study DiD for treatments that switch
+  on and off or change level (de Chaisemartin & D'Haultfoeuille 2024).
+- :class:`ContinuousDiD`: dose-response curves ATT(d), ACRT(d) for a continuous
+  treatment (Callaway, Goodman-Bacon & Sant'Anna 2024).
 
 TWFE is biased under staggered adoption with dynamic or heterogeneous effects;
 the heterogeneity-robust estimators fix that.
@@ -21,6 +25,11 @@ from effekt.did.callaway import (
     CallawaySantAnnaAggregate,
     CallawaySantAnnaResult,
 )
+from effekt.did.chaisemartin import (
+    ChaisemartinDHaultfoeuille,
+    ChaisemartinDHaultfoeuilleResult,
+)
+from effekt.did.continuous import ContinuousDiD, ContinuousDiDResult
 from effekt.did.honest import HonestDiDResult, honest_did
 from effekt.did.imputation import Imputation, ImputationResult
 from effekt.did.randomization import RandomizationResult, randomization_test
@@ -33,6 +42,10 @@ __all__ = [
     "CallawaySantAnna",
     "CallawaySantAnnaAggregate",
     "CallawaySantAnnaResult",
+    "ChaisemartinDHaultfoeuille",
+    "ChaisemartinDHaultfoeuilleResult",
+    "ContinuousDiD",
+    "ContinuousDiDResult",
     "HonestDiDResult",
     "Imputation",
     "ImputationResult",

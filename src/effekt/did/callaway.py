@@ -359,7 +359,8 @@ def _prepare(panel: Panel, est: CallawaySantAnna, covs: tuple[str, ...]) -> _Pre
         raise IdentificationError(
             f"{_OWNER} needs each unit's first treated period, but the panel's treatment is "
             "not absorbing (built with absorbing=False). Staggered-adoption DiD needs "
-            "treatment to stay on once it starts."
+            "treatment to stay on once it starts; for treatments that switch on and off use "
+            "effekt.did.ChaisemartinDHaultfoeuille."
         )
     data = panel._data
     if pd.api.types.is_datetime64_any_dtype(data[panel.time]):

@@ -70,7 +70,8 @@ def _require_cohort(panel: Panel, owner: str) -> None:
         raise IdentificationError(
             f"{owner} needs each unit's first treated period, but the panel's treatment is "
             "not absorbing (built with absorbing=False). Staggered-adoption estimators need "
-            "an absorbing treatment."
+            "an absorbing treatment; for treatments that switch on and off use "
+            "effekt.did.ChaisemartinDHaultfoeuille."
         )
 
 
