@@ -206,7 +206,6 @@ def density_test(
     >>> bool(density_test(x).p_value > 0.01)  # doctest: +SKIP
     True
     """
-    fn = rddensity()
     arr = np.asarray(x, dtype=float)
     if not np.isfinite(arr).all():
         raise invalid_parameter(
@@ -218,6 +217,7 @@ def density_test(
                 f"effekt.rd.density_test: only {int(mask.sum())} observation(s) {side} the "
                 f"cutoff {cutoff:g}; the density test needs at least 10 a side."
             )
+    fn = rddensity()
     try:
         out, _ = quiet(fn, X=arr, c=cutoff, **rddensity_kwargs)
     except Exception as err:  # rddensity raises bare exceptions on bad input

@@ -105,6 +105,11 @@ def _regime(regime: Any, owner: str) -> lists.Regime:
     if regime not in lists.REGIMES:
         close = get_close_matches(str(regime), list(lists.REGIMES), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
+        year = str(regime).strip()
+        if year.isdigit() and int(year) >= lists.FIRST_LIST_YEAR:
+            # a list year given for a regime: name the rules of that year
+            rules = lists.regime_for_year(int(year))
+            hint = f" Did you mean {rules!r} (the rules of the {int(year)} list)?"
         raise ParameterError(
             f"The 'regime' parameter of {owner} must be one of "
             f"{', '.join(repr(r) for r in lists.REGIMES)}. Got {show_value(regime)} instead.{hint}"
@@ -327,7 +332,8 @@ def _std_margin(cl: pd.DataFrame, crit: lists.Criterion, prefix: str) -> np.ndar
             f"year(s) of these rules (its {crit.window}-year average needs data years before "
             "the first list year). Extend the data back in time or choose other list years."
         )
-    sd = float(np.nanstd(values, ddof=1))
+    # summed in sorted order, so that the score does not depend on the row order
+    sd = float(np.nanstd(np.sort(values), ddof=1))
     if not np.isfinite(sd) or sd <= 0:
         raise DataError(
             f"{_OWNER}: the {crit.key!r} criterion ({crit.column}) has no spread in the "
