@@ -410,8 +410,8 @@ def placebo_cutoffs(result: RDResult, cutoffs: Sequence[float] | None = None) ->
             "cutoff": c0,
             "placebo": False,
             **true.to_dict(),
-            "h_left": float(result.bandwidths.loc["h", "left"]),
-            "h_right": float(result.bandwidths.loc["h", "right"]),
+            "h_left": result._bw[0],
+            "h_right": result._bw[1],
             "n_eff_left": result.n_effective["left"],
             "n_eff_right": result.n_effective["right"],
         }

@@ -91,22 +91,20 @@ class RDResult(Result):
         info: list[tuple[str, str]] | None = None,
     ) -> None:
         self.table = table
-        rows = table.set_index("term")
-        self.estimate = float(rows.loc["conventional", "estimate"])
-        self.estimate_bc = float(rows.loc["robust", "estimate"])
-        self.std_error = float(rows.loc["conventional", "std_error"])
-        self.std_error_robust = float(rows.loc["robust", "std_error"])
-        self.ci = (
-            float(rows.loc["conventional", "ci_lower"]),
-            float(rows.loc["conventional", "ci_upper"]),
-        )
-        self.ci_robust = (
-            float(rows.loc["robust", "ci_lower"]),
-            float(rows.loc["robust", "ci_upper"]),
-        )
-        self.p_value = float(rows.loc["conventional", "p_value"])
-        self.p_value_robust = float(rows.loc["robust", "p_value"])
+        cols = ["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]
+        rows = dict(zip(table["term"], table[cols].to_numpy(dtype=float), strict=True))
+        conv, robust = rows["conventional"], rows["robust"]
+        self.estimate = float(conv[0])
+        self.estimate_bc = float(robust[0])
+        self.std_error = float(conv[1])
+        self.std_error_robust = float(robust[1])
+        self.ci = (float(conv[2]), float(conv[3]))
+        self.ci_robust = (float(robust[2]), float(robust[3]))
+        self.p_value = float(conv[4])
+        self.p_value_robust = float(robust[4])
         self.bandwidths = bandwidths
+        # (h_left, h_right, b_left, b_right) as floats, for tables and labels
+        self._bw = tuple(float(v) for v in bandwidths.to_numpy(dtype=float).ravel())
         self.n = n
         self.n_effective = n_effective
         self.outcome = outcome
@@ -182,7 +180,7 @@ class RDResult(Result):
         robust``), the value columns, then ``h_left, h_right, b_left, b_right,
         n_eff_left, n_eff_right``."""
         t = self.table
-        bw = self.bandwidths
+        bw = self._bw
         return tidy_effects(
             pd.DataFrame({"outcome": self.outcome, "estimator": self.estimator, "term": t["term"]}),
             t["estimate"],
@@ -192,10 +190,10 @@ class RDResult(Result):
             ci_upper=t["ci_upper"],
             p_value=t["p_value"],
             extra={
-                "h_left": float(bw.loc["h", "left"]),
-                "h_right": float(bw.loc["h", "right"]),
-                "b_left": float(bw.loc["b", "left"]),
-                "b_right": float(bw.loc["b", "right"]),
+                "h_left": bw[0],
+                "h_right": bw[1],
+                "b_left": bw[2],
+                "b_right": bw[3],
                 "n_eff_left": self.n_effective["left"],
                 "n_eff_right": self.n_effective["right"],
             },
@@ -203,7 +201,7 @@ class RDResult(Result):
 
     def _summary_info(self) -> list[tuple[str, str]]:
         s = self.settings
-        bw = self.bandwidths
+        bw = self._bw
         info = [
             ("Outcome", self.outcome),
             *self._info,
@@ -215,8 +213,7 @@ class RDResult(Result):
             ),
             (
                 "Bandwidths",
-                f"h = {bw.loc['h', 'left']:.4g} / {bw.loc['h', 'right']:.4g}, "
-                f"b = {bw.loc['b', 'left']:.4g} / {bw.loc['b', 'right']:.4g} "
+                f"h = {bw[0]:.4g} / {bw[1]:.4g}, b = {bw[2]:.4g} / {bw[3]:.4g} "
                 f"(left / right; {'given' if s.h is not None else s.bwselect})",
             ),
             ("Local polynomial", f"p = {s.p}, q = {s.q}, {s.kernel} kernel"),
@@ -250,7 +247,7 @@ class RDResult(Result):
         from effekt.rd._plots import rd_plot
 
         ax = new_axes(ax)
-        h = (float(self.bandwidths.loc["h", "left"]), float(self.bandwidths.loc["h", "right"]))
+        h = (self._bw[0], self._bw[1])
         return rd_plot(
             ax,
             self._data["x"],

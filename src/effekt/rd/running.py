@@ -246,11 +246,11 @@ def list_running_variable(
     ...     "basic_edu_share": [0.62, 0.61, 0.40, 0.41],
     ...     "income_rel_region": [0.52, 0.53, 0.80, 0.82],
     ...     "nonwestern_share": [0.65, 0.64, 0.20, 0.21]})
-    >>> out = list_running_variable(ay, criterion="labour", regime="2021")
-    >>> out[["area_id", "year", "score", "treated"]].round(3)
+    >>> out = list_running_variable(ay, criterion="labour", list_years=[2022])
+    >>> out[["area_id", "year", "score", "treated"]].round(3)  # 2-year labour averages
       area_id  year  score  treated
-    0       A  2021   0.04     True
-    1       B  2021  -0.095    False
+    0       A  2022  0.040     True
+    1       B  2022 -0.095    False
     """
     reg = _regime(regime, _OWNER)
     check_target(criterion, regime, _OWNER)

@@ -260,7 +260,7 @@ class ListThreshold(Estimator):
         for col in ("area_id", "year", self.outcome):
             if col not in source.columns:
                 raise missing_column(
-                    arg if col == self.outcome else col, owner, col, source.columns
+                    arg if col == self.outcome else col, owner, col, list(source.columns)
                 )
         if not pd.api.types.is_numeric_dtype(source[self.outcome]):
             raise DataError(

@@ -147,7 +147,9 @@ def plant_listing_effect(
         base = world.counterfactual("all") if baseline is None else baseline
     for col in ("area_id", "year", outcome):
         if col not in base.columns:
-            raise missing_column("outcome" if col == outcome else col, _OWNER, col, base.columns)
+            raise missing_column(
+                "outcome" if col == outcome else col, _OWNER, col, list(base.columns)
+            )
     classified = lists.classify(area_year, lag=lag)
     listed = classified[["area_id", "year", category]].copy()
     listed[category] = listed[category].fillna(False).astype(bool)
