@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from effekt.errors import IdentificationError
 from effekt.rd._deps import quiet, rdrobust_module
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,7 +37,10 @@ def rd_plot(
     from effekt._plotting import label
 
     rd = rdrobust_module()
-    out, _ = quiet(rd.rdplot, y, x, c=cutoff, nbins=nbins, hide=True)
+    try:
+        out, _ = quiet(rd.rdplot, y, x, c=cutoff, nbins=nbins, hide=True)
+    except Exception as err:  # rdplot raises bare exceptions (too few points for bins)
+        raise IdentificationError(f"The RD plot could not bin the data: {err}") from None
     bins = out.vars_bins.dropna(subset=["rdplot_mean_y"])
     below = bins["rdplot_mean_x"] < cutoff
     for mask, colour in ((below, _BLUE), (~below, _RED)):

@@ -26,17 +26,22 @@ A list category (``"udsat"``, ``"ghetto"``, ``"parallelsamfund"``, ...)
 
     with :math:`m_{(k)}` the ``k``-th largest standardised counted margin: the
     *binding score* of Reardon & Robinson (2012), the "centering" approach of
-    Wong, Steiner & Cook (2013), which is the normalised-and-pooled score that
-    Cattaneo, Titiunik & Vazquez-Bare (2020) analyse for RD designs with
-    multiple scores. Its sign reproduces the category of :func:`effekt.lists.classify`
-    row by row (checked on every call), so the design stays sharp; the
-    standardisation changes distances, never sides. Why this and not the
-    Euclidean distance to the boundary: the boundary of a "k of n" region has
-    kinks and faces in several directions, the binding score is one number per
-    area, needs no choice of boundary point, and is what the applied
-    multiple-score literature uses; its cost is that areas at the same score can
-    be near different faces of the boundary (a pooled effect over faces, weighted
-    by how many areas are near each).
+    Wong, Steiner & Cook (2013): the multiple scores are normalised and
+    collapsed into one running variable, and the pooled effect over the
+    boundary is estimated with a single-score RD, as in the pooled multi-score
+    estimates of Cattaneo, Titiunik & Vazquez-Bare (2020). Its sign reproduces the
+    category of :func:`effekt.lists.classify` row by row (checked on every call),
+    so the design stays sharp; the standardisation changes distances, never sides.
+
+    Why this and not the Euclidean distance to the boundary: the boundary of a
+    "k of n" region has kinks and faces in several directions (in five or six
+    dimensions here); the binding score is one number per area, needs no choice
+    of boundary point, and is what the applied multiple-score literature uses.
+    Its cost: areas at the same score can be near different faces of the
+    boundary (near the labour threshold, near the income threshold), so the
+    estimate is a weighted average of the effects at the faces, and the weights
+    depend on how the margins are scaled (Wong, Steiner & Cook 2013 show this for
+    two scores). Fit single criteria to see the faces apart.
 
 Categories that need a list history (``"haardt_ghetto"``, ``"omdannelsesomraade"``)
 have no single-year boundary and are refused.

@@ -2,10 +2,12 @@
 
 The Danish lists are drawn by fixed thresholds on register statistics, so areas
 just inside and just outside the listing region are comparable, and the jump in
-later outcomes at the boundary is the effect of listing there (Foged et al. use
-the list criteria this way). :class:`ListThreshold` builds the running variable
-from :func:`effekt.rd.list_running_variable` (the distance to the binding
-threshold of :mod:`effekt.lists`), takes the outcome ``horizon`` years after
+later outcomes at the boundary is the effect of listing there (Foged,
+Freitas-Monteiro & Hasager 2024, University of Copenhagen working paper, use the
+2010 list thresholds this way, as a fuzzy RD against the published lists).
+:class:`ListThreshold` builds the running variable from
+:func:`effekt.rd.list_running_variable` (the distance to the binding threshold of
+:mod:`effekt.lists`), takes the outcome ``horizon`` years after
 the list year, and estimates the jump with rdrobust (:class:`~effekt.rd.SharpRD`).
 """
 
@@ -96,14 +98,15 @@ class ListThreshold(Estimator):
         parallelsamfund)", it is the *binding score*: each criterion's margin divided
         by the criterion's standard deviation, the 2nd largest of the four counted
         margins (2 of 4 are met exactly when it is positive), and the minimum of that
-        and the required margins (an intersection holds exactly when its smallest
-        margin is positive). This is the normalised-and-pooled score for multiple
-        scores (Reardon & Robinson 2012; Wong, Steiner & Cook 2013; Cattaneo,
-        Titiunik & Vazquez-Bare 2020): one number per area whose sign reproduces
-        :func:`effekt.lists.classify` exactly, so the design stays sharp. The
-        estimate pools the boundary's faces (areas near the labour threshold with
-        those near the income threshold), weighted by how many areas are near each;
-        fit single criteria to see them apart. See :mod:`effekt.rd.running`.
+        and the required margins, residents included (an intersection holds exactly
+        when its smallest margin is positive). This is the binding-score, or centering, approach to
+        multiple scores (Reardon & Robinson 2012; Wong, Steiner & Cook 2013; pooled
+        as in Cattaneo, Titiunik & Vazquez-Bare 2020): one number per area whose
+        sign reproduces :func:`effekt.lists.classify` exactly, so the design stays
+        sharp. The estimate pools the boundary's faces (areas near the labour
+        threshold with those near the income threshold), with weights that depend
+        on how many areas are near each and on the scaling of the margins; fit
+        single criteria to see them apart. See :mod:`effekt.rd.running`.
 
     Parameters
     ----------
