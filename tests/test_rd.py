@@ -282,3 +282,19 @@ def test_few_clusters_inside_the_bandwidth_warn():
     area_year, _ = list_threshold_data(n_areas=60, seed=1)
     with pytest.warns(ek.AssumptionWarning, match=r"ListThreshold \(rdrobust\): Only \d+"):
         ListThreshold(criterion="parallelsamfund", outcome="outcome").fit(area_year)
+
+
+def test_rdrobust_messages_become_notes_and_warnings(capsys):
+    # rdrobust prints these instead of warning; effekt never prints
+    rng = np.random.default_rng(1)
+    x = np.round(rng.uniform(-1, 1, 800), 1)  # 21 distinct values: mass points
+    df = pd.DataFrame({"x": x, "y": x + (x >= 0) + rng.normal(0, 0.2, x.size)})
+    result = SharpRD(running="x", outcome="y").fit(df)
+    assert any("mass points" in n for n in result.notes)
+    assert "mass points" in result.summary().as_text()
+    result.plot()  # rdplot prints the same message
+    assert capsys.readouterr().out == ""
+    x = np.linspace(-1, 1, 16)
+    small = pd.DataFrame({"x": x, "y": x + (x >= 0) + rng.normal(0, 0.2, x.size)})
+    with pytest.warns(ek.AssumptionWarning, match="fewer than 20 observations"):
+        SharpRD(running="x", outcome="y").fit(small)
