@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,7 +39,14 @@ def rd_plot(
 
     rd = rdrobust_module()
     try:
-        out, _ = quiet(rd.rdplot, y, x, c=cutoff, nbins=nbins, hide=True)
+        with warnings.catch_warnings():
+            # rdplot averages empty bins (mass points leave some bins empty); their NaN
+            # means are dropped below, so numpy's warnings about them are noise here
+            warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+            warnings.filterwarnings(
+                "ignore", "invalid value encountered in scalar divide", RuntimeWarning
+            )
+            out, _ = quiet(rd.rdplot, y, x, c=cutoff, nbins=nbins, hide=True)
     except Exception as err:  # rdplot raises bare exceptions (too few points for bins)
         raise IdentificationError(f"The RD plot could not bin the data: {err}") from None
     bins = out.vars_bins.dropna(subset=["rdplot_mean_y"])
