@@ -298,3 +298,19 @@ def test_rdrobust_messages_become_notes_and_warnings(capsys):
     small = pd.DataFrame({"x": x, "y": x + (x >= 0) + rng.normal(0, 0.2, x.size)})
     with pytest.warns(ek.AssumptionWarning, match="fewer than 20 observations"):
         SharpRD(running="x", outcome="y").fit(small)
+
+
+def test_missing_rdrobust_says_how_to_install(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "rdrobust" or name.startswith("rdrobust."):
+            raise ImportError("No module named 'rdrobust'", name="rdrobust")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    df = pd.DataFrame({"x": np.linspace(-1, 1, 50), "y": np.arange(50.0)})
+    with pytest.raises(ek.OptionalDependencyError, match=r"pip install 'effekt\[rd\]'"):
+        SharpRD(running="x", outcome="y").fit(df)
