@@ -121,6 +121,7 @@ def test_balance_equals_rdrobust_on_each_covariate(senate):
         np.testing.assert_allclose(rows["estimate"], direct.coef.to_numpy().ravel(), RTOL, ATOL)
         np.testing.assert_allclose(rows["p_value"], direct.pv.to_numpy().ravel(), RTOL, ATOL)
     assert isinstance(bal.plot(), Axes)
+    assert bal._repr_html_().startswith("<div") and "balance" in bal.summary().as_text()
 
 
 def test_placebo_cutoffs_use_one_side_only(senate):
@@ -138,6 +139,8 @@ def test_placebo_cutoffs_use_one_side_only(senate):
     true = table[table["cutoff"] == 0.0].iloc[0]
     assert true["estimate"] == pytest.approx(result.estimate_bc)
     assert isinstance(placebo.plot(), Axes)
+    ek.validate(table, "effect_table")
+    assert "placebo" in placebo.summary().as_text()
     with pytest.raises(ek.ParameterError, match="other than the true cutoff"):
         result.placebo_cutoffs([0.0])
 
