@@ -25,6 +25,7 @@ from matplotlib.axes import Axes
 import effekt as ek
 from effekt.estimator import Estimator
 from effekt.results import VALUE_COLUMNS, Result
+from effekt.simulate.listing import list_threshold_data
 
 
 def _mpdta_panel(frame: pd.DataFrame) -> ek.Panel:
@@ -82,6 +83,13 @@ def _bayes_persons() -> pd.DataFrame:
 
 _BAYES_AREAS = pd.DataFrame({"area_id": ["a", "b", "c"], "kommune_code": [101, 101, 147]})
 _SMALL_MCMC = {"sampler": "pymc", "draws": 20, "tune": 20, "chains": 2, "cores": 1}
+
+
+def _rd_frame() -> pd.DataFrame:
+    """A sharp RD: y jumps by 0.5 at x = 0."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, 600)
+    return pd.DataFrame({"x": x, "y": x + 0.5 * (x >= 0) + rng.normal(0, 0.3, x.size)})
 
 
 # name -> (estimator factory, frame factory, fit(estimator, frame))
@@ -173,6 +181,16 @@ CASES: dict[
         lambda: ek.did.ChaisemartinDHaultfoeuille(effects=2, placebo=1),
         lambda: ek.datasets.load_dataset("mpdta"),
         _on_panel(_mpdta_panel),
+    ),
+    "SharpRD": (
+        lambda: ek.rd.SharpRD(running="x", outcome="y"),
+        _rd_frame,
+        lambda estimator, frame: estimator.fit(frame),
+    ),
+    "ListThreshold": (
+        lambda: ek.rd.ListThreshold(criterion="udsat", outcome="outcome", regime="2021"),
+        lambda: list_threshold_data(n_areas=200, seed=2)[0],
+        lambda estimator, frame: estimator.fit(frame),
     ),
 }
 

@@ -2,11 +2,12 @@
 
 effekt estimates what boligsociale helhedsplaner, municipal core-service efforts
 (kommunal kernedrift) and physical transformations did in Danish deprived housing
-areas, with three families of designs on one validated :class:`Panel`:
+areas, with families of designs on one validated :class:`Panel`:
 
 - difference-in-differences (:mod:`effekt.did`),
 - synthetic control (:mod:`effekt.synth`),
-- Bayesian multilevel models (:mod:`effekt.bayes`, extra ``effekt[bayes]``).
+- Bayesian multilevel models (:mod:`effekt.bayes`, extra ``effekt[bayes]``),
+- regression discontinuity at the list thresholds (:mod:`effekt.rd`, extra ``effekt[rd]``).
 
 Around them: validated schemas (:func:`validate`), public benchmark and Danish
 data (:mod:`effekt.datasets`), a simulated Denmark with known truth
@@ -62,6 +63,7 @@ _LAZY_MODULES = {
     "io",
     "lists",
     "power",
+    "rd",
     "registers",
     "simulate",
     "synth",

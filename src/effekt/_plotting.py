@@ -256,6 +256,13 @@ _LABELS: dict[str, tuple[str, str]] = {
     "mc_rejection_rate": ("Rejection rate", "Forkastelsesrate"),
     "mc_estimand": ("Estimand", "Estimand"),
     "mc_nominal": ("nominal", "nominel"),
+    # regression discontinuity (effekt.rd)
+    "rd_plot": ("RD plot", "RD-plot"),
+    "rd_local_fit": ("Local polynomial fit", "Lokal polynomiel tilpasning"),
+    "cutoff": ("Cutoff", "Tærskel"),
+    "rd_density": ("Density at the cutoff", "Tæthed ved tærsklen"),
+    "rd_balance": ("Covariate balance at the cutoff", "Balance i baggrundsvariable ved tærsklen"),
+    "rd_placebo": ("Placebo cutoffs", "Placebo-tærskler"),
 }
 
 
