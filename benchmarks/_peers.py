@@ -29,6 +29,7 @@ REQUIREMENTS = HERE / "peers"
 ENVIRONMENTS = {
     "did": "csdid, differences, pyfixest, wildboottest, linearmodels",
     "diffdiff": "diff-diff",
+    "dcdh": "py_did_multiplegt_dyn (the official port of did_multiplegt_dyn)",
     "pysyncon": "pysyncon",
     "synthdid": "synthdid (the Python port of R synthdid)",
     "honestdid": "honestdid",

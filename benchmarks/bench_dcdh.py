@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/bench_dcdh.py [--official-python /work/peers/dcdh_official/bin/python]
-                                    [--diffdiff-python /work/peers/diffdiff/bin/python]
+    python benchmarks/bench_dcdh.py [--quick] [--official-python PATH]
+                                    [--diffdiff-python PATH] [--no-build]
                                     [--units 2500] [--years 20]
 
 One case: a binary treatment that switches on (and for a quarter of the switchers off
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import argparse
 
-from _harness import peer_python, run, table
+import _peers
+from _harness import run, table
 
 DATA = """
 import numpy as np, pandas as pd
@@ -80,24 +81,32 @@ report(seconds=time.perf_counter() - t0, effect_1=float(r.event_study_effects[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--official-python", default="/work/peers/dcdh_official/bin/python")
-    parser.add_argument("--diffdiff-python", default="/work/peers/diffdiff/bin/python")
+    parser.add_argument("--official-python", help="py_did_multiplegt_dyn (default: built)")
+    parser.add_argument("--diffdiff-python", help="interpreter with diff-diff (default: built)")
+    parser.add_argument(
+        "--no-build", action="store_true", help="do not build missing peer environments"
+    )
+    parser.add_argument("--quick", action="store_true", help="500 units")
     parser.add_argument("--units", type=int, default=2500)
     parser.add_argument("--years", type=int, default=20)
     args = parser.parse_args()
+    if args.quick:
+        args.units = 500
     size = {"units": args.units, "years": args.years}
+    official = _peers.resolve("dcdh", args.official_python, build=not args.no_build)
+    diffdiff = _peers.resolve("diffdiff", args.diffdiff_python, build=not args.no_build)
     rows = []
     contenders = (
         ("effekt", EFFEKT, None),
-        ("py_did_multiplegt_dyn 0.1.6", OFFICIAL, peer_python(args.official_python)),
-        ("diff-diff 3.13", DIFFDIFF, peer_python(args.diffdiff_python)),
+        ("py_did_multiplegt_dyn 0.1.6", OFFICIAL, official),
+        ("diff-diff 3.13", DIFFDIFF, diffdiff),
     )
     base = None
-    for name, code, python in contenders:
-        if name != "effekt" and python is None:
-            rows.append([name, None, None, None, None, "peer interpreter not found; skipped"])
+    for name, code, peer in contenders:
+        if peer is not None and peer.python is None:
+            rows.append([name, None, None, None, None, peer.note()])
             continue
-        out = run(name, code.format(**size), python=python)
+        out = run(name, code.format(**size), python=peer.python if peer else None)
         seconds = out.values and out.values["seconds"]
         if name == "effekt":
             base = seconds
