@@ -406,7 +406,7 @@ class StudyResult(Result):
         ParameterError
             Unknown language.
         """
-        from effekt.study._text import narrative
+        from effekt.study._narrative import narrative
 
         return narrative(self, _language(language))
 
