@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a data file against an effekt schema")
     val.add_argument("table", help="schema name, e.g. area_year")
     val.add_argument("file", help="CSV, Parquet, Stata (.dta) or SAS (.sas7bdat/.xpt) file")
+    val.add_argument(
+        "--study",
+        help="also require the columns this study file needs (and allow its own outcomes)",
+    )
     rep = sub.add_parser("reproduce", help="run replication packages and check their numbers")
     rep.add_argument("paper", nargs="?", help="package slug (e.g. arkhangelsky_2021) or folder")
     rep.add_argument("--all", action="store_true", help="every package in --papers-dir")
@@ -98,7 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "validate":
             from effekt.io import read_table
 
-            frame = read_table(args.file, args.table)
+            keywords: dict[str, object] = {}
+            if args.study is not None:
+                from effekt.study import load_study
+
+                study = load_study(args.study)
+                keywords["required"] = study.required_columns().get(args.table, [])
+                if args.table == "area_year":
+                    keywords["outcomes"] = study.custom_outcomes
+            frame = read_table(args.file, args.table, **keywords)  # type: ignore[arg-type]
             print(f"{args.file}: valid {args.table!r} table ({len(frame):,} rows).")
         elif args.command == "reproduce":
             return _reproduce(args)

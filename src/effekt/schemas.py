@@ -23,6 +23,7 @@ control).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -32,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from effekt.errors import ParameterError, SchemaError, show_value
+from effekt.errors import ParameterError, SchemaError, check_columns, show_value
 
 __all__ = ["document_problems", "list_schemas", "load_schema", "validate"]
 
@@ -146,6 +147,31 @@ def _load(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@cache
+def _schema_names() -> list[str]:
+    return list_schemas()
+
+
+def _check_schema_name(name: Any, argument: str = "schema") -> None:
+    """A schema name is one string; a list (``["area_year"]``) is a common slip."""
+    names = _schema_names()
+    if isinstance(name, str) and name in names:
+        return
+    from difflib import get_close_matches
+
+    if isinstance(name, list | tuple) and len(name) == 1 and isinstance(name[0], str):
+        hint = f" Pass one name as a string, e.g. {argument}={name[0]!r}."
+    elif isinstance(name, str):
+        close = get_close_matches(name, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+    else:
+        hint = " Pass one name as a string."
+    raise ParameterError(
+        f"The {argument!r} argument must name one of effekt's schemas ({', '.join(names)}). "
+        f"Got {show_value(name)} instead.{hint}"
+    )
+
+
 def load_schema(name: str) -> dict[str, Any]:
     """Return the Table Schema ``name`` as a dictionary (a fresh copy).
 
@@ -165,6 +191,7 @@ def load_schema(name: str) -> dict[str, Any]:
     >>> ek.load_schema("areas")["primaryKey"]
     ['area_id']
     """
+    _check_schema_name(name, "name")
     return json.loads(_load(name))
 
 
@@ -283,6 +310,9 @@ def validate(
     schema: str,
     *,
     extra_columns: Literal["forbid", "allow"] | None = None,
+    outcomes: dict[str, str] | None = None,
+    required: Sequence[str] = (),
+    _line_offset: int | None = None,
 ) -> pd.DataFrame:
     """Validate a table against one of effekt's schemas.
 
@@ -300,6 +330,18 @@ def validate(
         Whether columns absent from the schema are violations. The default follows
         the schema's ``fieldsMatch``: canonical tables forbid unknown columns (a
         misspelt column is then caught), the effect table allows them.
+    outcomes : dict of str to str, optional
+        Outcomes of the analyst's own (``{"gang_share": "pop_15_25"}``) that the
+        schema does not list, each with the person-count column it rests on (its
+        ``denominator``, used by disclosure control and by the study's counts).
+        They are checked as non-negative numbers and their denominators as
+        non-negative integers; every other unknown column is still an error (with
+        a "did you mean" for the canonical names). A study passes its
+        ``denominators`` here, so that ``validate`` and ``Study.run`` agree.
+    required : sequence of str, optional
+        Columns that must be present for the use at hand although the schema
+        lets them be absent (e.g. ``kommune_code`` and the outcomes' denominators
+        for a study: ``Study.required_columns()``).
 
     Returns
     -------
@@ -325,8 +367,18 @@ def validate(
         raise ParameterError(
             f"validate() needs a pandas DataFrame as 'frame'. Got {type(frame).__name__} instead."
         )
+    _check_schema_name(schema)
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise SchemaError(
+            f"The frame has MultiIndex columns (e.g. {show_value(frame.columns[0])}); the "
+            f"{schema!r} schema names flat columns. Flatten them first, e.g. frame.columns = "
+            "['_'.join(map(str, c)) for c in frame.columns]."
+        )
     spec = load_schema(schema)
     fields = {f["name"]: f for f in spec["fields"]}
+    declared = _declared_outcomes(outcomes, fields, schema)
+    fields.update(declared)
+    required = list(check_columns("required", "validate", list(required)))
     if extra_columns is None:
         extra_columns = "forbid" if spec.get("fieldsMatch", "superset") == "superset" else "allow"
     if extra_columns not in ("forbid", "allow"):
@@ -351,7 +403,8 @@ def validate(
         )
     required_cols = set(spec.get("primaryKey", [])) | set(spec.get("requiredColumns", []))
     required_cols |= {n for n, f in fields.items() if f.get("constraints", {}).get("required")}
-    for name in fields:
+    required_cols |= set(required) | set(declared)
+    for name in dict.fromkeys([*fields, *required]):
         if name in required_cols and name not in frame.columns:
             violations.append(
                 _Violation(
@@ -391,13 +444,55 @@ def validate(
                     )
                 )
     if violations:
-        raise _schema_error(schema, spec, violations, len(frame))
+        raise _schema_error(schema, spec, violations, len(frame), _line_offset)
     return frame
 
 
+def _declared_outcomes(
+    outcomes: Any, fields: dict[str, dict[str, Any]], schema: str
+) -> dict[str, dict[str, Any]]:
+    """Schema fields for an analyst's own outcomes and their denominators."""
+    if outcomes is None:
+        return {}
+    if not isinstance(outcomes, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in outcomes.items()
+    ):
+        raise ParameterError(
+            "The 'outcomes' parameter of validate must be a dict of outcome column to its "
+            f"denominator column, e.g. {{'gang_share': 'pop_15_25'}}. Got {show_value(outcomes)} "
+            "instead."
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for name, denominator in outcomes.items():
+        canonical = fields.get(name)
+        if canonical is not None:
+            if canonical.get("denominator", denominator) != denominator:
+                raise ParameterError(
+                    f"The outcome {name!r} is a column of the {schema!r} schema with the "
+                    f"denominator {canonical['denominator']!r}; it cannot be declared with "
+                    f"{denominator!r}. Leave it out of 'outcomes' (or name your own outcome "
+                    "differently)."
+                )
+            continue
+        out[name] = {
+            "name": name,
+            "type": "number",
+            "denominator": denominator,
+            "constraints": {"minimum": 0},
+        }
+        if denominator not in fields and denominator not in outcomes:
+            out[denominator] = {
+                "name": denominator,
+                "type": "integer",
+                "constraints": {"minimum": 0},
+            }
+    return out
+
+
 def _schema_error(
-    schema: str, spec: dict[str, Any], found: list[_Violation], n: int
+    schema: str, spec: dict[str, Any], found: list[_Violation], n: int, offset: int | None = None
 ) -> SchemaError:
+    """The message; with ``offset`` (read_table), rows are also shown as the file's lines."""
     table = pd.DataFrame(
         [
             {
@@ -411,13 +506,18 @@ def _schema_error(
             for v in found
         ]
     )
+    if offset is not None:  # row positions of a freshly read file + header = its line numbers
+        table["lines"] = [[int(r) + offset for r in v.rows] for v in found]
     lines = [
         f"The frame does not conform to the {schema!r} schema (version {spec.get('version')}): "
         f"{len(found)} violation(s) in {n} row(s)."
     ]
     for v in found[:_MAX_VIOLATIONS_SHOWN]:
         where = ""
-        if v.rows:
+        if v.rows and offset is not None:
+            at = [int(r) + offset for r in v.rows]
+            where = f" ({v.n_rows} row(s); first at lines {at}, values {show_value(v.values, 100)})"
+        elif v.rows:
             where = f" ({v.n_rows} row(s); first rows {v.rows}, values {show_value(v.values, 100)})"
         elif v.rule == "type":
             where = f" (dtype {v.values[0]})"

@@ -31,7 +31,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from effekt.errors import IdentificationError, ParameterError, check_choice, invalid_parameter
+from effekt.errors import (
+    IdentificationError,
+    ParameterError,
+    check_choice,
+    check_int,
+)
 from effekt.options import resolve_level
 from effekt.parallel import resample
 from effekt.results import Provenance, Result, tidy_effects
@@ -152,8 +157,7 @@ def randomization_test(
     owner = "randomization_test"
     level = resolve_level(ci_level)
     check_choice("permute", owner, permute, ("units", "clusters"))
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 99:
-        raise invalid_parameter("reps", owner, "an integer >= 99 (9999 is usual)", reps)
+    check_int("reps", owner, reps, low=99, expected="an integer >= 99 (9999 is usual)")
     if panel.cohort is None:
         raise IdentificationError(
             "randomization_test permutes treatment timing and needs a panel with a cohort "
