@@ -19,9 +19,9 @@ OptionError
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from difflib import get_close_matches
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -46,9 +46,13 @@ __all__ = [
     "check_columns",
     "check_finite",
     "check_int",
+    "check_keywords",
     "check_n_jobs",
     "check_seed",
 ]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class EffektError(Exception):
@@ -390,6 +394,38 @@ def check_finite(
                 "a division by zero upstream: fix those rows, or set them to NaN so that the "
                 "missing-value rule (missing='drop') drops them with a ledger entry."
             )
+
+
+def check_keywords(func: F) -> F:
+    """Decorator: a misspelt keyword raises :class:`UnknownParameterError` with "did you mean".
+
+    Python's own ``TypeError`` ("got an unexpected keyword argument") names neither
+    the close match nor the parameters; this one does, and is still a TypeError.
+    """
+    import functools
+    import inspect
+
+    sig = inspect.signature(func)
+    names = [
+        p.name for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return func
+    owner = func.__qualname__
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for k in kwargs:
+            if k not in names:
+                close = get_close_matches(k, names, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                shown = ", ".join(n for n in names if n not in ("self", "cls"))
+                raise UnknownParameterError(
+                    f"{owner} has no parameter {k!r}.{hint} Its parameters are: {shown}."
+                )
+        return func(*args, **kwargs)
+
+    return cast(F, wrapper)
 
 
 def missing_column(argument: str, owner: str, column: Any, columns: Sequence[Any]) -> DataError:

@@ -15,7 +15,8 @@ import inspect
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, Self
 
-from effekt.errors import ParameterError, UnknownParameterError
+from effekt.errors import UnknownParameterError
+from effekt.panel import require_panel
 
 if TYPE_CHECKING:  # pragma: no cover
     from effekt.panel import Panel
@@ -132,27 +133,7 @@ def _checked_fit(cls: type, fit: Any) -> Any:
     @functools.wraps(fit)
     def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
         panel = args[0] if args else kwargs.get("panel")
-        _require_panel(panel, f"{cls.__name__}.fit")
+        require_panel(panel, f"{cls.__name__}.fit")
         return fit(self, *args, **kwargs)
 
     return checked
-
-
-def _require_panel(panel: Any, owner: str) -> None:
-    from effekt.panel import Panel
-
-    if isinstance(panel, Panel):
-        return
-    import pandas as pd
-
-    if isinstance(panel, pd.DataFrame):
-        raise ParameterError(
-            f"The 'panel' argument of {owner} must be an effekt.Panel. Got a pandas DataFrame "
-            f"({panel.shape[0]} rows) instead. Build the panel first, e.g. "
-            "panel = effekt.Panel.from_frame(df, unit='area_id', time='year', "
-            "outcome='neet_share', cohort='first_treated', never_treated=0), then fit(panel)."
-        )
-    raise ParameterError(
-        f"The 'panel' argument of {owner} must be an effekt.Panel. Got "
-        f"{type(panel).__name__} instead; build one with effekt.Panel.from_frame(df, ...)."
-    )

@@ -31,6 +31,7 @@ from effekt.errors import (
     OptionalDependencyError,
     ParameterError,
     SchemaError,
+    check_keywords,
     invalid_parameter,
     show_value,
 )
@@ -50,6 +51,7 @@ _SUFFIXES: dict[str, Format] = {
 _REFUSED = {".pkl", ".pickle", ".pck", ".joblib"}
 
 
+@check_keywords
 def read_table(
     path: str | os.PathLike[str],
     table: str | None = None,
@@ -271,7 +273,19 @@ def _read_csv(
                 for c in header
                 if lookup.get(str(c).lower(), {}).get("type") == "string"
             }
-        frame = pd.read_csv(io.StringIO(text), dtype=dtype, sep=sep, decimal=decimal)
+        with warnings.catch_warnings():
+            # index_col=False: rows longer than the header are an error, not an index that
+            # pandas would silently build from their first fields
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=dtype, sep=sep, decimal=decimal, index_col=False
+            )
+    except pd.errors.ParserWarning:
+        raise DataError(
+            f"read_table cannot parse {str(path)!r} as CSV (separator {sep!r}): some rows have "
+            f"more fields than the header's {len(header)}. Fix those rows (an unquoted "
+            "separator inside a value, usually), or pass sep=... if the separator is another."
+        ) from None
     except pd.errors.EmptyDataError:
         raise DataError(
             f"read_table: {str(path)!r} has no columns to read. Export the table again."

@@ -26,6 +26,7 @@ from effekt.errors import (
     check_column,
     check_columns,
     check_finite,
+    check_keywords,
     format_rows,
     missing_column,
     show_value,
@@ -149,6 +150,7 @@ class Panel:
 
     # ------------------------------------------------------------------ build
     @classmethod
+    @check_keywords
     def from_frame(
         cls,
         df: pd.DataFrame,
@@ -960,3 +962,20 @@ def _non_absorbing_units(data: pd.DataFrame, unit: str, treatment: str) -> pd.In
     d = data[treatment].astype("int8")
     drops = d.groupby(data[unit]).diff() < 0  # sorted by time within unit
     return pd.Index(data.loc[drops, unit].unique())
+
+
+def require_panel(panel: Any, owner: str) -> None:
+    """Raise unless ``panel`` is a :class:`Panel`; a DataFrame gets the recipe for one."""
+    if isinstance(panel, Panel):
+        return
+    if isinstance(panel, pd.DataFrame):
+        raise ParameterError(
+            f"The 'panel' argument of {owner} must be an effekt.Panel. Got a pandas DataFrame "
+            f"({panel.shape[0]} rows) instead. Build the panel first, e.g. "
+            "panel = effekt.Panel.from_frame(df, unit='area_id', time='year', "
+            "outcome='neet_share', cohort='first_treated', never_treated=0), then fit(panel)."
+        )
+    raise ParameterError(
+        f"The 'panel' argument of {owner} must be an effekt.Panel. Got "
+        f"{type(panel).__name__} instead; build one with effekt.Panel.from_frame(df, ...)."
+    )

@@ -42,7 +42,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from effekt.errors import check_int, check_n_jobs, check_seed
+from effekt.errors import (
+    check_int,
+    check_keywords,
+    check_n_jobs,
+    check_seed,
+)
 from effekt.options import options, resolve_threads
 
 __all__ = ["parallel_map", "resample", "spawn_generators", "thread_map"]
@@ -138,6 +143,7 @@ def _progress(total: int, desc: str, show: bool | None) -> Any:
     return tqdm(total=total, desc=desc, leave=False)
 
 
+@check_keywords
 def resample(
     func: Callable[[np.random.Generator, int], np.ndarray],
     reps: int,
@@ -204,6 +210,7 @@ def _call_chunk(item: tuple[np.random.Generator, int], func: Callable[..., np.nd
     return func(rng, size)
 
 
+@check_keywords
 def parallel_map(
     func: Callable[..., R],
     items: Sequence[T] | Iterable[T],

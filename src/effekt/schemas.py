@@ -33,7 +33,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from effekt.errors import ParameterError, SchemaError, check_columns, show_value
+from effekt.errors import (
+    ParameterError,
+    SchemaError,
+    check_columns,
+    check_keywords,
+    show_value,
+)
 
 __all__ = ["document_problems", "list_schemas", "load_schema", "validate"]
 
@@ -172,6 +178,7 @@ def _check_schema_name(name: Any, argument: str = "schema") -> None:
     )
 
 
+@check_keywords
 def load_schema(name: str) -> dict[str, Any]:
     """Return the Table Schema ``name`` as a dictionary (a fresh copy).
 
@@ -298,6 +305,10 @@ def _check_field(frame: pd.DataFrame, field: dict[str, Any]) -> list[_Violation]
         matches = text.str.fullmatch(cons["pattern"]).fillna(True).astype(bool)
         add("pattern", notna & ~matches, f"must match the pattern {cons['pattern']!r}")
     numeric = type_ in ("integer", "year", "number")
+    if type_ == "number" and pd.api.types.is_float_dtype(series):
+        # Table Schema allows INF in numbers; an infinite share or count is always an error
+        infinite = pd.Series(np.isinf(series.to_numpy(dtype=float, na_value=np.nan)), frame.index)
+        add("finite", infinite, "must be finite (it holds inf or -inf)")
     if numeric and "minimum" in cons:
         add("minimum", notna & (series < cons["minimum"]), f"must be >= {cons['minimum']}")
     if numeric and "maximum" in cons:
@@ -305,6 +316,7 @@ def _check_field(frame: pd.DataFrame, field: dict[str, Any]) -> list[_Violation]
     return out
 
 
+@check_keywords
 def validate(
     frame: pd.DataFrame,
     schema: str,

@@ -54,6 +54,7 @@ from effekt.errors import (
     ParameterError,
     check_choice,
     check_int,
+    check_keywords,
     invalid_parameter,
 )
 from effekt.options import resolve_level
@@ -70,6 +71,7 @@ _GRID = 1000
 _MAX_SUPPORTS = 2_000_000
 
 
+@check_keywords
 def honest_did(
     result: Any,
     *,

@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from effekt.errors import ParameterError, show_value
+from effekt.errors import (
+    ParameterError,
+    check_keywords,
+    show_value,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from effekt.study._result import StudyResult
@@ -415,6 +419,7 @@ class Study:
         """Read a study from a TOML file (see :func:`load_study`)."""
         return load_study(path)
 
+    @check_keywords
     def run(
         self,
         data: Any,
@@ -529,6 +534,7 @@ class Study:
         )
 
 
+@check_keywords
 def load_study(path: str | Path) -> Study:
     """Read a :class:`Study` from a TOML file.
 
