@@ -41,7 +41,7 @@ class Estimator(abc.ABC):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
-            cls.__init__ = _checked_init(cls, cls.__dict__["__init__"])  # type: ignore[misc]
+            cls.__init__ = _checked_init(cls, cls.__dict__["__init__"])  # type: ignore[method-assign]
         fit = cls.__dict__.get("fit")
         if fit is not None and not getattr(fit, "__isabstractmethod__", False):
             params = list(inspect.signature(fit).parameters)

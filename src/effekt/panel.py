@@ -606,8 +606,8 @@ def _build(
             )
     data[time] = _check_time(data[time], time)
     for role in ("unit", "cluster"):
-        if named[role] is not None:
-            _check_id_types(data[named[role]], role, named[role])
+        if (id_col := named[role]) is not None:
+            _check_id_types(data[id_col], role, id_col)
 
     dup = data.duplicated(subset=[unit, time], keep=False)
     if dup.any():
