@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import effekt as ek
-from effekt import did, parallel
+from effekt import did, errors, parallel
 from effekt.errors import UnknownParameterError
 from effekt.study import Comparison, Study, Treatment, load_study
 
@@ -778,3 +778,52 @@ def test_cli_validate_with_study(tmp_path, world, capsys):
     assert main(["validate", "area_year", str(data), "--study", str(study)]) == 0
     assert main(["validate", "area_year", str(data)]) == 1  # without the study: unknown
     assert "'gang_share' is not in the 'area_year' schema" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------- 10. the checks themselves
+def test_check_helpers_accept_what_they_should():
+    from effekt.errors import check_bool, check_choice, check_columns, check_int, check_n_jobs
+
+    assert check_int("n", "f", np.int64(3), low=1) == 3
+    assert check_int("n", "f", None, none=True) is None
+    assert check_bool("b", "f", np.bool_(True)) is True
+    assert check_n_jobs("n_jobs", "f", -1) == -1
+    assert check_columns("c", "f", "x") == ["x"]
+    assert check_columns("c", "f", ("x", "y"), ["x", "y", "z"]) == ["x", "y"]
+    check_choice("b", "f", np.int64(1), ("min", 1))  # numpy ints are ints
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: errors.check_int("n", "f", True), r"'n' .* Got True"),
+        (
+            lambda: errors.check_choice("b", "f", True, ("min", 1)),
+            r"'b' parameter of f must be one of \{'min', 1\}. Got True",
+        ),
+        (
+            lambda: errors.check_columns("c", "f", ["x", "x"]),
+            r"distinct column names.*\['x'\] appear twice",
+        ),
+        (
+            lambda: errors.check_columns("c", "f", ["x", "q"], ["x", "y"]),
+            r"'c' argument of f names column 'q'",
+        ),
+        (
+            lambda: errors.check_choice("m", "f", np.array([1]), ("a",)),
+            r"'m' parameter of f must be one of \{'a'\}",
+        ),
+    ],
+)
+def test_check_helpers_refuse(call, message):
+    with pytest.raises(ek.EffektError, match=message):
+        call()
+
+
+def test_check_finite_names_column_and_rows():
+    from effekt.errors import check_finite
+
+    df = pd.DataFrame({"a": [1.0, np.inf, 2.0, -np.inf], "b": ["x"] * 4}, index=[10, 11, 12, 13])
+    check_finite(df, ["b"], "f")  # text columns are not its business
+    with pytest.raises(ek.DataError, match=r"Column 'a' of f holds 2 infinite.*rows \[11, 13\]"):
+        check_finite(df, ["a", "b"], "f")

@@ -183,7 +183,10 @@ def _run(args: argparse.Namespace) -> str:
                 raise ParameterError(
                     f"--data takes TABLE=FILE, e.g. --data area_year=panel.parquet. Got {item!r}."
                 )
-            tables[name] = read_table(file, name)
+            # the study's own outcomes are allowed and its columns required, as in Study.run
+            own = study.custom_outcomes if name == "area_year" else None
+            need = study.required_columns().get(name, []) if name != "area_year" else []
+            tables[name] = read_table(file, name, outcomes=own, required=need)
         data = tables
     result = study.run(data, designs=_designs(args.designs), seed=args.seed, n_jobs=args.n_jobs)
     path = result.to_report(args.out, format=args.format, language=args.language)
