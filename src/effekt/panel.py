@@ -219,12 +219,17 @@ class Panel:
             Empty frame, unknown columns, duplicated (unit, time) pairs, string or
             fractional times, non-numeric outcome, treatment not 0/1, cohort
             varying within a unit, treatment and cohort disagreeing, implicit
-            never-treated coding, non-positive weights, missing values with
-            ``missing="raise"``.
+            never-treated coding, a ``never_treated`` code that matches no row while
+            other codes lie outside the periods, non-positive weights, infinite
+            outcomes, weights, covariates or times, unit or cluster ids mixing
+            numbers and text (``8001`` and ``"8001"``), MultiIndex columns, missing
+            values with ``missing="raise"``.
         IdentificationError
             A treatment that switches off when ``absorbing=True``.
         ParameterError
-            Invalid arguments (e.g. ``missing="ignore"``).
+            Invalid arguments (e.g. ``missing="ignore"``, a list or set where one
+            column name is expected, a set of covariates); a misspelt keyword
+            raises :class:`~effekt.errors.UnknownParameterError`.
 
         Examples
         --------
