@@ -181,6 +181,20 @@ def check_choice(name: str, owner: str, value: Any, choices: Iterable[Any]) -> N
 
     A string close to one of the choices gets a "Did you mean ...?".
 
+    Parameters
+    ----------
+    name, owner : str
+        The argument and its function or class, for the message.
+    value : object
+        What the caller passed.
+    choices : iterable
+        The allowed values (compared with ``==``; ``True`` never matches ``1``).
+
+    Raises
+    ------
+    ParameterError
+        Naming the argument, listing the choices, showing the value.
+
     Examples
     --------
     >>> from effekt.errors import check_choice
@@ -272,6 +286,17 @@ def check_bool(name: str, owner: str, value: Any) -> bool:
 
     ``0``/``1`` and the strings ``"yes"``/``"False"`` are refused: ``bool("False")``
     is ``True``, which is the silent wrong answer this check exists to prevent.
+
+    Parameters
+    ----------
+    name, owner : str
+        The argument and its function or class, for the message.
+    value : object
+        What the caller passed.
+
+    Returns
+    -------
+    bool
     """
     if not isinstance(value, bool | np.bool_):
         raise invalid_parameter(name, owner, "True or False", value)
@@ -279,7 +304,17 @@ def check_bool(name: str, owner: str, value: Any) -> bool:
 
 
 def check_seed(name: str, owner: str, value: Any, *, sequence: bool = True) -> None:
-    """Raise unless ``value`` is None, a non-negative integer or (if allowed) a SeedSequence."""
+    """Raise unless ``value`` is None, a non-negative integer or (if allowed) a SeedSequence.
+
+    Parameters
+    ----------
+    name, owner : str
+        The argument and its function or class, for the message.
+    value : object
+        What the caller passed.
+    sequence : bool, default True
+        Also accept a :class:`numpy.random.SeedSequence`.
+    """
     ok = (
         value is None
         or (sequence and isinstance(value, np.random.SeedSequence))
@@ -299,7 +334,19 @@ def check_seed(name: str, owner: str, value: Any, *, sequence: bool = True) -> N
 
 
 def check_n_jobs(name: str, owner: str, value: Any) -> int:
-    """Return a worker count: a positive integer or -1 (all cores)."""
+    """Return a worker count: a positive integer or -1 (all cores).
+
+    Parameters
+    ----------
+    name, owner : str
+        The argument and its function or class, for the message.
+    value : object
+        What the caller passed.
+
+    Returns
+    -------
+    int
+    """
     ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
     if not ok or value == 0 or value < -1:
         raise invalid_parameter(name, owner, "a positive integer or -1 (all cores)", value)
@@ -307,12 +354,36 @@ def check_n_jobs(name: str, owner: str, value: Any) -> int:
 
 
 def check_column(
-    name: str, owner: str, value: Any, columns: Sequence[Any] | None = None, *, none: bool = True
+    name: str,
+    owner: str,
+    value: Any,
+    columns: Sequence[Any] | None = None,
+    *,
+    none: bool = True,
+    text: bool = False,
 ) -> Any:
     """Check that ``value`` names one column (a string), and that ``columns`` has it.
 
     A list, set or tuple where one name is expected is refused with the fix
     (``pass one name``), instead of reaching pandas as an unhashable key.
+
+    Parameters
+    ----------
+    name, owner : str
+        The argument and its function or class, for the message.
+    value : object
+        What the caller passed.
+    columns : sequence, optional
+        The frame's columns; when given, ``value`` must be one of them.
+    none : bool, default True
+        Accept ``None`` (an optional role).
+    text : bool, default False
+        Require a string (pandas also allows numbers as column names).
+
+    Returns
+    -------
+    object
+        ``value``.
     """
     if value is None and none:
         return None
@@ -326,7 +397,7 @@ def check_column(
                 "Pass a single name, e.g. "
                 + (f"{name}={next(iter(value))!r}." if value else f"{name}='column'."),
             )
-        if not isinstance(value, Hashable) or value is None:
+        if text or not isinstance(value, Hashable) or value is None:
             raise invalid_parameter(name, owner, "a column name (a string)", value)
     if columns is not None and value not in list(columns):
         raise missing_column(name, owner, value, list(columns))
@@ -334,12 +405,32 @@ def check_column(
 
 
 def check_columns(
-    name: str, owner: str, value: Any, columns: Sequence[Any] | None = None
+    name: str,
+    owner: str,
+    value: Any,
+    columns: Sequence[Any] | None = None,
+    *,
+    text: bool = False,
 ) -> list[Any]:
     """Return ``value`` as a list of column names: one name, or a list/tuple of names.
 
     Sets are refused (their order is arbitrary, and results would depend on it);
     every name is checked with :func:`check_column`, and duplicates are refused.
+
+    Parameters
+    ----------
+    name, owner : str
+        The argument and its function or class, for the message.
+    value : object
+        One name, a list or tuple of names, or None (no columns).
+    columns : sequence, optional
+        The frame's columns; when given, every name must be one of them.
+    text : bool, default False
+        Require strings.
+
+    Returns
+    -------
+    list
     """
     if value is None:
         return []
@@ -359,7 +450,7 @@ def check_columns(
     for v in names:
         if not isinstance(v, str) and isinstance(v, list | tuple | set | frozenset | dict):
             raise invalid_parameter(name, owner, "a flat list of column names", value)
-        check_column(name, owner, v, columns, none=False)
+        check_column(name, owner, v, columns, none=False, text=text)
         out.append(v)
     dupes = sorted({str(v) for v in out if out.count(v) > 1})
     if dupes:
@@ -377,6 +468,17 @@ def check_finite(
     Missing values (NaN) are left to the caller's missing-value policy; infinities
     are never a measurement, usually a division by zero upstream, and turn every
     estimate into NaN without an error.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data; its index labels are the rows shown.
+    columns : iterable
+        Columns to check (non-numeric ones are skipped).
+    owner : str
+        The function the data were passed to, for the message.
+    role : str, optional
+        The role of the columns (``"outcome"``), for the message.
     """
     for col in columns:
         series = frame[col]
@@ -401,6 +503,16 @@ def check_keywords(func: F) -> F:
 
     Python's own ``TypeError`` ("got an unexpected keyword argument") names neither
     the close match nor the parameters; this one does, and is still a TypeError.
+
+    Parameters
+    ----------
+    func : callable
+        A function without ``**kwargs``.
+
+    Returns
+    -------
+    callable
+        The wrapped function, with the same signature.
     """
     import functools
     import inspect

@@ -259,7 +259,14 @@ def _type_ok(series: pd.Series, type_: str) -> tuple[bool, pd.Series | None]:
     raise NotImplementedError(f"Table Schema type {type_!r} is not supported by effekt's validator")
 
 
-def _check_field(frame: pd.DataFrame, field: dict[str, Any]) -> list[_Violation]:
+#: Tables whose numbers may be infinite: estimates carry unbounded intervals (HonestDiD's
+#: identified sets, conformal inversions). In the data tables an infinity is an error.
+_MAY_BE_INFINITE = frozenset({"effect_table"})
+
+
+def _check_field(
+    frame: pd.DataFrame, field: dict[str, Any], finite: bool = True
+) -> list[_Violation]:
     name = field["name"]
     series = frame[name]
     out: list[_Violation] = []
@@ -305,7 +312,7 @@ def _check_field(frame: pd.DataFrame, field: dict[str, Any]) -> list[_Violation]
         matches = text.str.fullmatch(cons["pattern"]).fillna(True).astype(bool)
         add("pattern", notna & ~matches, f"must match the pattern {cons['pattern']!r}")
     numeric = type_ in ("integer", "year", "number")
-    if type_ == "number" and pd.api.types.is_float_dtype(series):
+    if finite and type_ == "number" and pd.api.types.is_float_dtype(series):
         # Table Schema allows INF in numbers; an infinite share or count is always an error
         infinite = pd.Series(np.isinf(series.to_numpy(dtype=float, na_value=np.nan)), frame.index)
         add("finite", infinite, "must be finite (it holds inf or -inf)")
@@ -443,7 +450,7 @@ def validate(
     if not dupes:
         for name, field in fields.items():
             if name in frame.columns:
-                violations.extend(_check_field(frame, field))
+                violations.extend(_check_field(frame, field, schema not in _MAY_BE_INFINITE))
         key = [k for k in spec.get("primaryKey", []) if k in frame.columns]
         if len(key) > 1 and len(key) == len(spec["primaryKey"]):
             mask = frame.duplicated(subset=key, keep=False)

@@ -303,7 +303,7 @@ class CallawaySantAnna(Estimator):
             )
         if self.covariates is None:
             return tuple(panel.covariates)
-        covs = check_columns("covariates", _OWNER, self.covariates)
+        covs = check_columns("covariates", _OWNER, self.covariates, text=True)
         unknown = [c for c in covs if c not in panel.covariates]
         if unknown:
             raise ParameterError(
