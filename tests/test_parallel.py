@@ -53,7 +53,7 @@ def test_parallel_map_keeps_order_and_shows_progress(capsys):
     [
         ({"reps": 0}, "'reps' parameter of resample must be a positive integer"),
         ({"n_jobs": 0}, "'n_jobs' parameter of resample must be a positive integer or -1"),
-        ({"seed": -1}, "'seed' parameter of spawn_generators must be a non-negative integer"),
+        ({"seed": -1}, "'seed' parameter of resample must be a non-negative integer"),
         ({"chunk_size": 0}, "'chunk_size' parameter of resample"),
     ],
 )

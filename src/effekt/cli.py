@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a data file against an effekt schema")
     val.add_argument("table", help="schema name, e.g. area_year")
     val.add_argument("file", help="CSV, Parquet, Stata (.dta) or SAS (.sas7bdat/.xpt) file")
+    val.add_argument(
+        "--study",
+        help="also require the columns this study file needs (and allow its own outcomes)",
+    )
     rep = sub.add_parser("reproduce", help="run replication packages and check their numbers")
     rep.add_argument("paper", nargs="?", help="package slug (e.g. arkhangelsky_2021) or folder")
     rep.add_argument("--all", action="store_true", help="every package in --papers-dir")
@@ -125,7 +129,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "validate":
             from effekt.io import read_table
 
-            frame = read_table(args.file, args.table)
+            keywords: dict[str, object] = {}
+            if args.study is not None:
+                from effekt.study import load_study
+
+                study = load_study(args.study)
+                keywords["required"] = study.required_columns().get(args.table, [])
+                if args.table == "area_year":
+                    keywords["outcomes"] = study.custom_outcomes
+            frame = read_table(args.file, args.table, **keywords)  # type: ignore[arg-type]
             print(f"{args.file}: valid {args.table!r} table ({len(frame):,} rows).")
         elif args.command == "reproduce":
             return _reproduce(args)
@@ -139,8 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _read_data(items: Sequence[str]) -> dict[str, Any]:
-    """``--data TABLE=FILE`` arguments, each read and validated against its schema."""
+def _read_data(items: Sequence[str], study: Any = None) -> dict[str, Any]:
+    """``--data TABLE=FILE`` arguments, each read and validated against its schema.
+
+    With a ``study``, its own outcomes are allowed and its columns required, as in
+    ``Study.run``.
+    """
     from effekt.errors import ParameterError
     from effekt.io import read_table
 
@@ -151,7 +167,12 @@ def _read_data(items: Sequence[str]) -> dict[str, Any]:
             raise ParameterError(
                 f"--data takes TABLE=FILE, e.g. --data area_year=panel.parquet. Got {item!r}."
             )
-        tables[name] = read_table(file, name)
+        if study is None:
+            tables[name] = read_table(file, name)
+            continue
+        own = study.custom_outcomes if name == "area_year" else None
+        need = study.required_columns().get(name, []) if name != "area_year" else []
+        tables[name] = read_table(file, name, outcomes=own, required=need)
     return tables
 
 
@@ -244,7 +265,7 @@ def _run(args: argparse.Namespace) -> str:
 
         data = denmark(n_areas=args.simulate, seed=args.seed)
     else:
-        data = _read_data(args.data)
+        data = _read_data(args.data, study)
     result = study.run(data, designs=_designs(args.designs), seed=args.seed, n_jobs=args.n_jobs)
     path = result.to_report(args.out, format=args.format, language=args.language)
     result.to_latex(Path(path).with_suffix(".tex"))

@@ -665,20 +665,20 @@ def _check_table(table: Any, owner: str) -> None:
 def _resolve_min_count(min_count: Any, owner: str) -> int:
     if min_count is None:
         return int(options["min_cell_count"])
-    if isinstance(min_count, bool) or not isinstance(min_count, int | np.integer) or min_count < 1:
-        raise errors.invalid_parameter(
+    return int(
+        errors.check_int(
             "min_count",
             owner,
-            "an integer >= 1 (Statistics Denmark: 5)",
             min_count,
-            "Leave it out to use effekt.options['min_cell_count'].",
+            low=1,
+            expected="an integer >= 1 (Statistics Denmark: 5)",
+            hint="Leave it out to use effekt.options['min_cell_count'].",
         )
-    return int(min_count)
+    )
 
 
 def _check_flag(value: Any, name: str, owner: str) -> None:
-    if not isinstance(value, bool):
-        raise errors.invalid_parameter(name, owner, "True or False", value)
+    errors.check_bool(name, owner, value)
 
 
 def _as_list(value: str | Sequence[str] | None, name: str, owner: str) -> list[str] | None:

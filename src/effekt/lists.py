@@ -61,6 +61,7 @@ from effekt.errors import (
     DataError,
     ParameterError,
     check_choice,
+    check_int,
     format_rows,
     invalid_parameter,
     show_value,
@@ -507,8 +508,7 @@ def regime_for_year(year: int) -> str:
     >>> [regime_for_year(y) for y in (2013, 2014, 2020, 2021)]
     ['2010', '2014', '2018', '2021']
     """
-    if isinstance(year, bool) or not isinstance(year, int | np.integer):
-        raise invalid_parameter("year", "effekt.lists.regime_for_year", "an integer", year)
+    check_int("year", "effekt.lists.regime_for_year", year)
     if year < FIRST_LIST_YEAR:
         raise invalid_parameter(
             "year",
@@ -536,13 +536,13 @@ def _regimes_for_years(years: np.ndarray) -> np.ndarray:
 
 
 def _check_lag(lag: Any) -> int:
-    if isinstance(lag, bool) or not isinstance(lag, int | np.integer) or lag < 0:
-        raise invalid_parameter(
-            "lag",
-            _OWNER,
-            "a non-negative integer (years between the data year and the list year)",
-            lag,
-        )
+    check_int(
+        "lag",
+        _OWNER,
+        lag,
+        low=0,
+        expected="a non-negative integer (years between the data year and the list year)",
+    )
     return int(lag)
 
 

@@ -21,7 +21,12 @@ from effekt.errors import (
     DroppedRowsWarning,
     IdentificationError,
     ParameterError,
+    check_bool,
     check_choice,
+    check_column,
+    check_columns,
+    check_finite,
+    check_keywords,
     format_rows,
     missing_column,
     show_value,
@@ -145,6 +150,7 @@ class Panel:
 
     # ------------------------------------------------------------------ build
     @classmethod
+    @check_keywords
     def from_frame(
         cls,
         df: pd.DataFrame,
@@ -215,12 +221,17 @@ class Panel:
             Empty frame, unknown columns, duplicated (unit, time) pairs, string or
             fractional times, non-numeric outcome, treatment not 0/1, cohort
             varying within a unit, treatment and cohort disagreeing, implicit
-            never-treated coding, non-positive weights, missing values with
-            ``missing="raise"``.
+            never-treated coding, a ``never_treated`` code that matches no row while
+            other codes lie outside the periods, non-positive weights, infinite
+            outcomes, weights, covariates or times, unit or cluster ids mixing
+            numbers and text (``8001`` and ``"8001"``), MultiIndex columns, missing
+            values with ``missing="raise"``.
         IdentificationError
             A treatment that switches off when ``absorbing=True``.
         ParameterError
-            Invalid arguments (e.g. ``missing="ignore"``).
+            Invalid arguments (e.g. ``missing="ignore"``, a list or set where one
+            column name is expected, a set of covariates); a misspelt keyword
+            raises :class:`~effekt.errors.UnknownParameterError`.
 
         Examples
         --------
@@ -521,14 +532,6 @@ def _fmt_time(value: Any) -> str:
     return str(value)
 
 
-def _as_columns(name: str, value: Sequence[str] | str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        return [value]  # a single name; iterating a str would split it into letters
-    return list(value)
-
-
 def _build(
     df: pd.DataFrame,
     *,
@@ -550,20 +553,24 @@ def _build(
             "convert it with pandas.DataFrame(...) first."
         )
     check_choice("missing", _OWNER, missing, ("drop", "raise", "keep"))
-    if not isinstance(absorbing, bool):
-        raise ParameterError(
-            f"The 'absorbing' parameter of {_OWNER} must be True or False. Got {absorbing!r}."
-        )
+    check_bool("absorbing", _OWNER, absorbing)
     if df.empty:
         raise DataError(
             f"{_OWNER} got an empty frame ({df.shape[0]} rows, {df.shape[1]} columns); "
             "there is nothing to analyse. Check the filter that produced it."
         )
+    if isinstance(df.columns, pd.MultiIndex):
+        raise DataError(
+            f"The frame passed to {_OWNER} has MultiIndex columns (levels "
+            f"{list(df.columns.names)}, e.g. {show_value(df.columns[0])}); a panel needs one "
+            "name per column. Flatten them first, e.g. df.columns = ['_'.join(map(str, c)) "
+            "for c in df.columns], or select one level with df.droplevel(...)."
+        )
     if df.columns.has_duplicates:
         dupes = df.columns[df.columns.duplicated()].unique().tolist()
         raise DataError(f"The frame has duplicated column names {dupes}; rename them first.")
 
-    covs = _as_columns("covariates", covariates)
+    covs = check_columns("covariates", _OWNER, covariates)
     named: dict[str, str | None] = {
         "unit": unit,
         "time": time,
@@ -573,6 +580,9 @@ def _build(
         "cluster": cluster,
         "weights": weights,
     }
+    for role, col in named.items():  # a list or set here would reach pandas as a key
+        check_column(role, _OWNER, col, none=role not in ("unit", "time", "outcome"))
+    _check_never_treated(never_treated)
     for role, col in [*named.items(), *(("covariates", c) for c in covs)]:
         if col is not None and col not in df.columns:
             raise missing_column(role, _OWNER, col, list(df.columns))
@@ -602,6 +612,9 @@ def _build(
                 f"{format_rows(df.loc[bad[bad].index, columns])}"
             )
     data[time] = _check_time(data[time], time)
+    for role in ("unit", "cluster"):
+        if (id_col := named[role]) is not None:
+            _check_id_types(data[id_col], role, id_col)
 
     dup = data.duplicated(subset=[unit, time], keep=False)
     if dup.any():
@@ -617,6 +630,11 @@ def _build(
         data[weights] = _check_numeric(data[weights], "weights", weights)
     for c in covs:
         data[c] = _check_numeric(data[c], "covariates", c)
+    # isna() lets +-inf through, and an infinite outcome turns every estimate into NaN
+    check_finite(data, [outcome], _OWNER, "outcome")
+    if weights is not None:
+        check_finite(data, [weights], _OWNER, "weights")
+    check_finite(data, covs, _OWNER, "covariates")
 
     ledger, data = _drop_missing(df, data, named, covs, missing, never_treated)
 
@@ -706,6 +724,13 @@ def _check_time(series: pd.Series, col: str) -> pd.Series:
     if pd.api.types.is_integer_dtype(series):
         return series.astype("int64")
     values = series.to_numpy(dtype=float)
+    infinite = np.isinf(values)
+    if infinite.any():
+        raise DataError(
+            f"The 'time' column {col!r} holds {int(infinite.sum())} infinite value(s) (rows "
+            f"{show_value(series.index[infinite][:5].tolist())}); periods must be whole "
+            "numbers. Fix or remove those rows."
+        )
     fractional = values != np.round(values)
     if fractional.any():
         raise DataError(
@@ -714,6 +739,48 @@ def _check_time(series: pd.Series, col: str) -> pd.Series:
             "Use integer periods (e.g. year, or year*4 + quarter) or dates."
         )
     return series.astype("int64")  # lossless: the float years were integral
+
+
+def _check_never_treated(value: Any) -> None:
+    if value is None or isinstance(value, np.datetime64 | pd.Timestamp):
+        return
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
+        raise ParameterError(
+            f"The 'never_treated' parameter of {_OWNER} must be one number (the code of "
+            f"never-treated units in the cohort column, e.g. 0, numpy.inf or numpy.nan). Got "
+            f"{show_value(value)} instead."
+        )
+
+
+def _check_id_types(series: pd.Series, role: str, col: str) -> None:
+    """Refuse identifiers that mix numbers and text: 8001 and "8001" would be two units."""
+    if series.dtype != object:
+        return
+    kinds = series.map(
+        lambda v: (
+            "text"
+            if isinstance(v, str)
+            else "number"
+            if isinstance(v, int | float | np.number) and not isinstance(v, bool)
+            else type(v).__name__
+        )
+    )
+    if kinds.nunique() < 2:
+        return
+    text = series.astype(str)
+    clash = text.groupby(text).transform(lambda s: kinds[s.index].nunique() > 1)
+    examples = series[clash].drop_duplicates().head(6).tolist() or (
+        series.groupby(kinds).first().tolist()
+    )
+    same = " (the same id written both ways, so it would count as two units)" if clash.any() else ""
+    raise DataError(
+        f"The {role!r} column {col!r} mixes numbers and text "
+        f"({', '.join(f'{k}: {n}' for k, n in kinds.value_counts().items())}), e.g. "
+        f"{show_value(examples)}{same}. Make the ids one type first, e.g. "
+        f"df[{col!r}] = df[{col!r}].astype(str)."
+    )
 
 
 def _check_numeric(series: pd.Series, role: str, col: str) -> pd.Series:
@@ -847,10 +914,12 @@ def _check_cohort(
                 f"(e.g. {show_value(series.dropna().iloc[:3].tolist())})."
             )
         values = series.astype("float64")
+        lo, hi = data[time].min(), data[time].max()
         if never_treated is not None:
             marker = values.isna() if _is_nan(never_treated) else values == float(never_treated)
+            if not marker.any() and not (_is_nan(never_treated) or np.isinf(never_treated)):
+                _never_code_unused(values, cohort, never_treated, lo, hi)
             values = values.mask(marker, np.inf)
-        lo, hi = data[time].min(), data[time].max()
         finite = values[np.isfinite(values)]
         fractional = finite != np.round(finite)
         if fractional.any():
@@ -885,6 +954,18 @@ def _check_cohort(
     return values
 
 
+def _never_code_unused(values: pd.Series, cohort: str, code: Any, lo: Any, hi: Any) -> None:
+    """``never_treated=code`` matches no row: a typo, if codes outside the periods remain."""
+    outside = values[np.isfinite(values) & ((values < lo) | (values > hi))].unique()[:3].tolist()
+    if outside:
+        raise DataError(
+            f"never_treated={code!r} matches no row of the 'cohort' column {cohort!r}, which "
+            f"holds {show_value(outside)} outside the observed periods {lo}–{hi}. If those mark "
+            f"never-treated units, pass never_treated={outside[0]!r}; otherwise fix the cohorts."
+        )
+    # no value outside the periods: every cohort is a real one, and nothing is recoded
+
+
 def _treatment_from_cohort(data: pd.DataFrame, time: str, cohort: str) -> pd.Series:
     g = data[cohort]
     if pd.api.types.is_datetime64_any_dtype(g):
@@ -909,3 +990,20 @@ def _non_absorbing_units(data: pd.DataFrame, unit: str, treatment: str) -> pd.In
     d = data[treatment].astype("float64")
     drops = d.groupby(data[unit]).diff() < 0  # sorted by time within unit
     return pd.Index(data.loc[drops, unit].unique())
+
+
+def require_panel(panel: Any, owner: str) -> None:
+    """Raise unless ``panel`` is a :class:`Panel`; a DataFrame gets the recipe for one."""
+    if isinstance(panel, Panel):
+        return
+    if isinstance(panel, pd.DataFrame):
+        raise ParameterError(
+            f"The 'panel' argument of {owner} must be an effekt.Panel. Got a pandas DataFrame "
+            f"({panel.shape[0]} rows) instead. Build the panel first, e.g. "
+            "panel = effekt.Panel.from_frame(df, unit='area_id', time='year', "
+            "outcome='neet_share', cohort='first_treated', never_treated=0), then fit(panel)."
+        )
+    raise ParameterError(
+        f"The 'panel' argument of {owner} must be an effekt.Panel. Got "
+        f"{type(panel).__name__} instead; build one with effekt.Panel.from_frame(df, ...)."
+    )

@@ -42,7 +42,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from effekt.errors import invalid_parameter
+from effekt.errors import (
+    check_int,
+    check_keywords,
+    check_n_jobs,
+    check_seed,
+)
 from effekt.options import options, resolve_threads
 
 __all__ = ["parallel_map", "resample", "spawn_generators", "thread_map"]
@@ -51,23 +56,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _CHUNK = 250  # replications per chunk: large enough to amortise dispatch, small for progress
-
-
-def _check_n_jobs(n_jobs: int, owner: str) -> None:
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise invalid_parameter("n_jobs", owner, "a positive integer or -1 (all cores)", n_jobs)
-
-
-def _check_seed(seed: Any, owner: str) -> None:
-    ok = (
-        seed is None
-        or isinstance(seed, np.random.SeedSequence)
-        or (isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0)
-    )
-    if not ok:
-        raise invalid_parameter(
-            "seed", owner, "a non-negative integer, a SeedSequence or None", seed
-        )
 
 
 def spawn_generators(
@@ -93,7 +81,7 @@ def spawn_generators(
     >>> float(a.random()) != float(b.random())
     True
     """
-    _check_seed(seed, "spawn_generators")
+    check_seed("seed", "spawn_generators", seed)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     return [np.random.default_rng(s) for s in root.spawn(n)]
 
@@ -155,6 +143,7 @@ def _progress(total: int, desc: str, show: bool | None) -> Any:
     return tqdm(total=total, desc=desc, leave=False)
 
 
+@check_keywords
 def resample(
     func: Callable[[np.random.Generator, int], np.ndarray],
     reps: int,
@@ -198,11 +187,10 @@ def resample(
         Invalid ``reps``, ``n_jobs``, ``chunk_size`` or ``seed``.
     """
     owner = "resample"
-    if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < 1:
-        raise invalid_parameter("reps", owner, "a positive integer", reps)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise invalid_parameter("chunk_size", owner, "a positive integer", chunk_size)
-    _check_n_jobs(n_jobs, owner)
+    check_int("reps", owner, reps, low=1, expected="a positive integer")
+    check_int("chunk_size", owner, chunk_size, low=1, expected="a positive integer")
+    check_n_jobs("n_jobs", owner, n_jobs)
+    check_seed("seed", owner, seed)  # before any work, not when the first chunk is spawned
     sizes = [min(chunk_size, reps - start) for start in range(0, reps, chunk_size)]
     rngs = spawn_generators(seed, len(sizes))
     parts = parallel_map(
@@ -222,6 +210,7 @@ def _call_chunk(item: tuple[np.random.Generator, int], func: Callable[..., np.nd
     return func(rng, size)
 
 
+@check_keywords
 def parallel_map(
     func: Callable[..., R],
     items: Sequence[T] | Iterable[T],
@@ -262,7 +251,7 @@ def parallel_map(
     >>> parallel_map(pow, [1, 2, 3], extra=(2,), progress=False)
     [1, 4, 9]
     """
-    _check_n_jobs(n_jobs, "parallel_map")
+    check_n_jobs("n_jobs", "parallel_map", n_jobs)
     items = list(items)
     steps = list(weights) if weights is not None else [1] * len(items)
     bar = _progress(sum(steps), desc, progress)

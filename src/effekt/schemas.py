@@ -23,6 +23,7 @@ control).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -32,7 +33,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from effekt.errors import ParameterError, SchemaError, show_value
+from effekt.errors import (
+    ParameterError,
+    SchemaError,
+    check_columns,
+    check_keywords,
+    show_value,
+)
 
 __all__ = ["document_problems", "list_schemas", "load_schema", "validate"]
 
@@ -146,6 +153,32 @@ def _load(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@cache
+def _schema_names() -> list[str]:
+    return list_schemas()
+
+
+def _check_schema_name(name: Any, argument: str = "schema") -> None:
+    """A schema name is one string; a list (``["area_year"]``) is a common slip."""
+    names = _schema_names()
+    if isinstance(name, str) and name in names:
+        return
+    from difflib import get_close_matches
+
+    if isinstance(name, list | tuple) and len(name) == 1 and isinstance(name[0], str):
+        hint = f" Pass one name as a string, e.g. {argument}={name[0]!r}."
+    elif isinstance(name, str):
+        close = get_close_matches(name, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+    else:
+        hint = " Pass one name as a string."
+    raise ParameterError(
+        f"The {argument!r} argument must name one of effekt's schemas ({', '.join(names)}). "
+        f"Got {show_value(name)} instead.{hint}"
+    )
+
+
+@check_keywords
 def load_schema(name: str) -> dict[str, Any]:
     """Return the Table Schema ``name`` as a dictionary (a fresh copy).
 
@@ -165,6 +198,7 @@ def load_schema(name: str) -> dict[str, Any]:
     >>> ek.load_schema("areas")["primaryKey"]
     ['area_id']
     """
+    _check_schema_name(name, "name")
     return json.loads(_load(name))
 
 
@@ -225,7 +259,14 @@ def _type_ok(series: pd.Series, type_: str) -> tuple[bool, pd.Series | None]:
     raise NotImplementedError(f"Table Schema type {type_!r} is not supported by effekt's validator")
 
 
-def _check_field(frame: pd.DataFrame, field: dict[str, Any]) -> list[_Violation]:
+#: Tables whose numbers may be infinite: estimates carry unbounded intervals (HonestDiD's
+#: identified sets, conformal inversions). In the data tables an infinity is an error.
+_MAY_BE_INFINITE = frozenset({"effect_table"})
+
+
+def _check_field(
+    frame: pd.DataFrame, field: dict[str, Any], finite: bool = True
+) -> list[_Violation]:
     name = field["name"]
     series = frame[name]
     out: list[_Violation] = []
@@ -271,6 +312,10 @@ def _check_field(frame: pd.DataFrame, field: dict[str, Any]) -> list[_Violation]
         matches = text.str.fullmatch(cons["pattern"]).fillna(True).astype(bool)
         add("pattern", notna & ~matches, f"must match the pattern {cons['pattern']!r}")
     numeric = type_ in ("integer", "year", "number")
+    if finite and type_ == "number" and pd.api.types.is_float_dtype(series):
+        # Table Schema allows INF in numbers; an infinite share or count is always an error
+        infinite = pd.Series(np.isinf(series.to_numpy(dtype=float, na_value=np.nan)), frame.index)
+        add("finite", infinite, "must be finite (it holds inf or -inf)")
     if numeric and "minimum" in cons:
         add("minimum", notna & (series < cons["minimum"]), f"must be >= {cons['minimum']}")
     if numeric and "maximum" in cons:
@@ -278,11 +323,15 @@ def _check_field(frame: pd.DataFrame, field: dict[str, Any]) -> list[_Violation]
     return out
 
 
+@check_keywords
 def validate(
     frame: pd.DataFrame,
     schema: str,
     *,
     extra_columns: Literal["forbid", "allow"] | None = None,
+    outcomes: dict[str, str] | None = None,
+    required: Sequence[str] = (),
+    _line_offset: int | None = None,
 ) -> pd.DataFrame:
     """Validate a table against one of effekt's schemas.
 
@@ -300,6 +349,18 @@ def validate(
         Whether columns absent from the schema are violations. The default follows
         the schema's ``fieldsMatch``: canonical tables forbid unknown columns (a
         misspelt column is then caught), the effect table allows them.
+    outcomes : dict of str to str, optional
+        Outcomes of the analyst's own (``{"gang_share": "pop_15_25"}``) that the
+        schema does not list, each with the person-count column it rests on (its
+        ``denominator``, used by disclosure control and by the study's counts).
+        They are checked as non-negative numbers and their denominators as
+        non-negative integers; every other unknown column is still an error (with
+        a "did you mean" for the canonical names). A study passes its
+        ``denominators`` here, so that ``validate`` and ``Study.run`` agree.
+    required : sequence of str, optional
+        Columns that must be present for the use at hand although the schema
+        lets them be absent (e.g. ``kommune_code`` and the outcomes' denominators
+        for a study: ``Study.required_columns()``).
 
     Returns
     -------
@@ -325,8 +386,18 @@ def validate(
         raise ParameterError(
             f"validate() needs a pandas DataFrame as 'frame'. Got {type(frame).__name__} instead."
         )
+    _check_schema_name(schema)
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise SchemaError(
+            f"The frame has MultiIndex columns (e.g. {show_value(frame.columns[0])}); the "
+            f"{schema!r} schema names flat columns. Flatten them first, e.g. frame.columns = "
+            "['_'.join(map(str, c)) for c in frame.columns]."
+        )
     spec = load_schema(schema)
     fields = {f["name"]: f for f in spec["fields"]}
+    declared = _declared_outcomes(outcomes, fields, schema)
+    fields.update(declared)
+    required = list(check_columns("required", "validate", list(required)))
     if extra_columns is None:
         extra_columns = "forbid" if spec.get("fieldsMatch", "superset") == "superset" else "allow"
     if extra_columns not in ("forbid", "allow"):
@@ -351,7 +422,8 @@ def validate(
         )
     required_cols = set(spec.get("primaryKey", [])) | set(spec.get("requiredColumns", []))
     required_cols |= {n for n, f in fields.items() if f.get("constraints", {}).get("required")}
-    for name in fields:
+    required_cols |= set(required) | set(declared)
+    for name in dict.fromkeys([*fields, *required]):
         if name in required_cols and name not in frame.columns:
             violations.append(
                 _Violation(
@@ -378,7 +450,7 @@ def validate(
     if not dupes:
         for name, field in fields.items():
             if name in frame.columns:
-                violations.extend(_check_field(frame, field))
+                violations.extend(_check_field(frame, field, schema not in _MAY_BE_INFINITE))
         key = [k for k in spec.get("primaryKey", []) if k in frame.columns]
         if len(key) > 1 and len(key) == len(spec["primaryKey"]):
             mask = frame.duplicated(subset=key, keep=False)
@@ -391,13 +463,55 @@ def validate(
                     )
                 )
     if violations:
-        raise _schema_error(schema, spec, violations, len(frame))
+        raise _schema_error(schema, spec, violations, len(frame), _line_offset)
     return frame
 
 
+def _declared_outcomes(
+    outcomes: Any, fields: dict[str, dict[str, Any]], schema: str
+) -> dict[str, dict[str, Any]]:
+    """Schema fields for an analyst's own outcomes and their denominators."""
+    if outcomes is None:
+        return {}
+    if not isinstance(outcomes, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in outcomes.items()
+    ):
+        raise ParameterError(
+            "The 'outcomes' parameter of validate must be a dict of outcome column to its "
+            f"denominator column, e.g. {{'gang_share': 'pop_15_25'}}. Got {show_value(outcomes)} "
+            "instead."
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for name, denominator in outcomes.items():
+        canonical = fields.get(name)
+        if canonical is not None:
+            if canonical.get("denominator", denominator) != denominator:
+                raise ParameterError(
+                    f"The outcome {name!r} is a column of the {schema!r} schema with the "
+                    f"denominator {canonical['denominator']!r}; it cannot be declared with "
+                    f"{denominator!r}. Leave it out of 'outcomes' (or name your own outcome "
+                    "differently)."
+                )
+            continue
+        out[name] = {
+            "name": name,
+            "type": "number",
+            "denominator": denominator,
+            "constraints": {"minimum": 0},
+        }
+        if denominator not in fields and denominator not in outcomes:
+            out[denominator] = {
+                "name": denominator,
+                "type": "integer",
+                "constraints": {"minimum": 0},
+            }
+    return out
+
+
 def _schema_error(
-    schema: str, spec: dict[str, Any], found: list[_Violation], n: int
+    schema: str, spec: dict[str, Any], found: list[_Violation], n: int, offset: int | None = None
 ) -> SchemaError:
+    """The message; with ``offset`` (read_table), rows are also shown as the file's lines."""
     table = pd.DataFrame(
         [
             {
@@ -411,13 +525,18 @@ def _schema_error(
             for v in found
         ]
     )
+    if offset is not None:  # row positions of a freshly read file + header = its line numbers
+        table["lines"] = [[int(r) + offset for r in v.rows] for v in found]
     lines = [
         f"The frame does not conform to the {schema!r} schema (version {spec.get('version')}): "
         f"{len(found)} violation(s) in {n} row(s)."
     ]
     for v in found[:_MAX_VIOLATIONS_SHOWN]:
         where = ""
-        if v.rows:
+        if v.rows and offset is not None:
+            at = [int(r) + offset for r in v.rows]
+            where = f" ({v.n_rows} row(s); first at lines {at}, values {show_value(v.values, 100)})"
+        elif v.rows:
             where = f" ({v.n_rows} row(s); first rows {v.rows}, values {show_value(v.values, 100)})"
         elif v.rule == "type":
             where = f" (dtype {v.values[0]})"

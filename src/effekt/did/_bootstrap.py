@@ -34,7 +34,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import stats
 
-from effekt.errors import check_choice, invalid_parameter
+from effekt.errors import (
+    check_choice,
+    check_int,
+    check_n_jobs,
+    check_seed,
+)
 from effekt.parallel import resample
 
 __all__ = ["MultiplierBootstrap"]
@@ -88,37 +93,18 @@ class MultiplierBootstrap:
 
     def __post_init__(self) -> None:
         owner = "MultiplierBootstrap"
-        if isinstance(self.reps, bool) or not isinstance(self.reps, int | np.integer):
-            raise invalid_parameter("reps", owner, "an integer of at least 99", self.reps)
-        if self.reps < 99:
-            raise invalid_parameter(
-                "reps",
-                owner,
-                "an integer of at least 99",
-                self.reps,
-                "Standard errors and band quantiles need many draws; 999 is the usual choice.",
-            )
-        seed_ok = (
-            self.seed is None
-            or isinstance(self.seed, np.random.SeedSequence)
-            or (
-                isinstance(self.seed, int | np.integer)
-                and not isinstance(self.seed, bool)
-                and self.seed >= 0
-            )
+        check_int("reps", owner, self.reps, expected="an integer of at least 99")
+        check_int(
+            "reps",
+            owner,
+            self.reps,
+            low=99,
+            expected="an integer of at least 99",
+            hint="Standard errors and band quantiles need many draws; 999 is the usual choice.",
         )
-        if not seed_ok:
-            raise invalid_parameter(
-                "seed", owner, "a non-negative integer, a numpy SeedSequence or None", self.seed
-            )
+        check_seed("seed", owner, self.seed)
         check_choice("weights", owner, self.weights, ("rademacher", "mammen"))
-        if (
-            isinstance(self.n_jobs, bool)
-            or not isinstance(self.n_jobs, int)
-            or self.n_jobs == 0
-            or self.n_jobs < -1
-        ):
-            raise invalid_parameter("n_jobs", owner, "a positive integer or -1", self.n_jobs)
+        check_n_jobs("n_jobs", owner, self.n_jobs)
 
     def seed_sequence(self) -> np.random.SeedSequence:
         """The root :class:`~numpy.random.SeedSequence` (fresh entropy when ``seed`` is None)."""

@@ -25,7 +25,12 @@ import numpy as np
 import pandas as pd
 
 from effekt.did.sunab import _cohort_label, _require_cohort, _timing
-from effekt.errors import IdentificationError, format_rows
+from effekt.errors import (
+    IdentificationError,
+    check_keywords,
+    format_rows,
+)
+from effekt.panel import require_panel
 from effekt.results import Provenance, Result, tidy_effects
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,6 +55,7 @@ _MARKERS = {
 }
 
 
+@check_keywords
 def bacon_decomposition(panel: Panel) -> BaconDecomposition:
     """Decompose the static TWFE DiD coefficient into its 2x2 comparisons.
 
@@ -90,6 +96,7 @@ def bacon_decomposition(panel: Panel) -> BaconDecomposition:
     -0.0365
     """
     owner = "bacon_decomposition"
+    require_panel(panel, owner)
     _require_cohort(panel, owner)
     if not panel.is_balanced:
         counts = panel.unit_table()["n_periods"]

@@ -41,6 +41,8 @@ from effekt.errors import (
     IdentificationError,
     ParameterError,
     check_choice,
+    check_columns,
+    check_int,
     format_rows,
     invalid_parameter,
 )
@@ -284,14 +286,13 @@ class CallawaySantAnna(Estimator):
         check_choice("method", _OWNER, self.method, ("dr", "ipw", "reg"))
         check_choice("base_period", _OWNER, self.base_period, ("varying", "universal"))
         check_choice("data", _OWNER, self.data, _DATA_KINDS)
-        if (
-            isinstance(self.anticipation, bool)
-            or not isinstance(self.anticipation, int | np.integer)
-            or self.anticipation < 0
-        ):
-            raise invalid_parameter(
-                "anticipation", _OWNER, "a non-negative integer (periods)", self.anticipation
-            )
+        check_int(
+            "anticipation",
+            _OWNER,
+            self.anticipation,
+            low=0,
+            expected="a non-negative integer (periods)",
+        )
         if self.bootstrap is not None and not isinstance(self.bootstrap, MultiplierBootstrap):
             raise invalid_parameter(
                 "bootstrap",
@@ -302,11 +303,7 @@ class CallawaySantAnna(Estimator):
             )
         if self.covariates is None:
             return tuple(panel.covariates)
-        covs = (self.covariates,) if isinstance(self.covariates, str) else self.covariates
-        if not isinstance(covs, Sequence) or not all(isinstance(c, str) for c in covs):
-            raise invalid_parameter(
-                "covariates", _OWNER, "None or a sequence of column names", self.covariates
-            )
+        covs = check_columns("covariates", _OWNER, self.covariates, text=True)
         unknown = [c for c in covs if c not in panel.covariates]
         if unknown:
             raise ParameterError(
@@ -314,8 +311,6 @@ class CallawaySantAnna(Estimator):
                 f"(its covariates: {list(panel.covariates)}). Rebuild the panel with "
                 "Panel.from_frame(..., covariates=[...]) naming them."
             )
-        if len(set(covs)) != len(covs):
-            raise invalid_parameter("covariates", _OWNER, "distinct column names", covs)
         return tuple(covs)
 
 
@@ -1501,10 +1496,7 @@ def _make_aggregate(
     check_choice("kind", owner, kind, _AGGREGATIONS)
     given = {"min_e": min_e, "max_e": max_e, "balance_e": balance_e}
     for name, value in given.items():
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | np.integer)
-        ):
-            raise invalid_parameter(name, owner, "an integer (event time) or None", value)
+        check_int(name, owner, value, none=True, expected="an integer (event time) or None")
     allowed = {
         "simple": {"max_e"},
         "cohort": {"max_e"},

@@ -48,7 +48,15 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from effekt.errors import AssumptionWarning, IdentificationError, ParameterError, check_choice
+from effekt.errors import (
+    AssumptionWarning,
+    IdentificationError,
+    ParameterError,
+    check_choice,
+    check_int,
+    check_keywords,
+    invalid_parameter,
+)
 from effekt.options import resolve_level
 from effekt.results import Provenance, Result, tidy_effects
 
@@ -63,6 +71,7 @@ _GRID = 1000
 _MAX_SUPPORTS = 2_000_000
 
 
+@check_keywords
 def honest_did(
     result: Any,
     *,
@@ -147,8 +156,7 @@ def honest_did(
     check_choice("method", owner, method, ("relative_magnitude", "smoothness"))
     level = resolve_level(ci_level)
     alpha = 1.0 - level
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ParameterError(f"The 'seed' parameter of {owner} must be an integer. Got {seed!r}.")
+    check_int("seed", owner, seed, low=0, expected="a non-negative integer")
     getter = getattr(result, "event_study_coefficients", None)
     if getter is None:
         raise IdentificationError(
@@ -197,11 +205,9 @@ def honest_did(
         l_vec = np.full(len(post), 1.0 / len(post))
         target = "average"
     else:
-        if isinstance(e, bool) or not isinstance(e, int | np.integer) or int(e) not in post:
-            raise ParameterError(
-                f"The 'e' parameter of {owner} must be a post event time in {post} or "
-                f"'average'. Got {e!r} instead."
-            )
+        check_int("e", owner, e, expected=f"a post event time in {post} or 'average'")
+        if int(e) not in post:
+            raise invalid_parameter("e", owner, f"a post event time in {post} or 'average'", e)
         post = post[: int(e) + 1]  # later periods do not restrict delta_e
         l_vec = np.zeros(len(post))
         l_vec[-1] = 1.0

@@ -51,7 +51,10 @@ from effekt.did.sunab import (
     _timing,
     _warn_dropped,
 )
-from effekt.errors import IdentificationError, invalid_parameter
+from effekt.errors import (
+    IdentificationError,
+    check_int,
+)
 from effekt.estimator import Estimator
 from effekt.options import resolve_level
 from effekt.results import Provenance, Result, tidy_effects
@@ -146,16 +149,14 @@ class Imputation(Estimator):
         owner = "Imputation"
         level = resolve_level(self.ci_level)
         for name, allow_none in (("leads", False), ("lags", True)):
-            value = getattr(self, name)
-            if value is None and allow_none:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-                raise invalid_parameter(
-                    name,
-                    owner,
-                    "a non-negative integer" + (" or None" if allow_none else ""),
-                    value,
-                )
+            check_int(
+                name,
+                owner,
+                getattr(self, name),
+                low=0,
+                none=allow_none,
+                expected="a non-negative integer" + (" or None" if allow_none else ""),
+            )
         _require_cohort(panel, owner)
         gaps = panel.missing_covariates()
         if gaps.any():

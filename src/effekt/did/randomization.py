@@ -31,8 +31,16 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from effekt.errors import IdentificationError, ParameterError, check_choice, invalid_parameter
+from effekt.errors import (
+    IdentificationError,
+    ParameterError,
+    check_choice,
+    check_int,
+    check_keywords,
+    check_seed,
+)
 from effekt.options import resolve_level
+from effekt.panel import require_panel
 from effekt.parallel import resample
 from effekt.results import Provenance, Result, tidy_effects
 
@@ -94,6 +102,7 @@ def _permuted_stats(
         return np.column_stack([num_y / ss, num_d / ss])
 
 
+@check_keywords
 def randomization_test(
     panel: Panel,
     *,
@@ -150,10 +159,11 @@ def randomization_test(
     (-0.0365, True)
     """
     owner = "randomization_test"
+    require_panel(panel, owner)
     level = resolve_level(ci_level)
     check_choice("permute", owner, permute, ("units", "clusters"))
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 99:
-        raise invalid_parameter("reps", owner, "an integer >= 99 (9999 is usual)", reps)
+    check_int("reps", owner, reps, low=99, expected="an integer >= 99 (9999 is usual)")
+    check_seed("seed", owner, seed)
     if panel.cohort is None:
         raise IdentificationError(
             "randomization_test permutes treatment timing and needs a panel with a cohort "

@@ -40,7 +40,7 @@ from effekt.errors import (
     DroppedRowsWarning,
     IdentificationError,
     check_choice,
-    invalid_parameter,
+    check_int,
 )
 from effekt.estimator import Estimator
 from effekt.options import resolve_level
@@ -245,18 +245,14 @@ class SunAbraham(Estimator):
         owner = "SunAbraham"
         level = resolve_level(self.ci_level)
         check_choice("control", owner, self.control, ("never", "last"))
-        if (
-            isinstance(self.reference, bool)
-            or not isinstance(self.reference, int | np.integer)
-            or self.reference >= 0
-        ):
-            raise invalid_parameter(
-                "reference",
-                owner,
-                "a negative integer (a pre-treatment relative period)",
-                self.reference,
-                "The usual choice is -1, the period before treatment starts.",
-            )
+        check_int(
+            "reference",
+            owner,
+            self.reference,
+            high=-1,
+            expected="a negative integer (a pre-treatment relative period)",
+            hint="The usual choice is -1, the period before treatment starts.",
+        )
         _require_cohort(panel, owner)
         gaps = panel.missing_covariates()
         if gaps.any():

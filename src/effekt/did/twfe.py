@@ -31,6 +31,8 @@ from effekt.errors import (
     AssumptionWarning,
     IdentificationError,
     ParameterError,
+    check_bool,
+    check_int,
     invalid_parameter,
 )
 from effekt.estimator import Estimator
@@ -227,14 +229,16 @@ class TwoWayFE(Estimator):
         )
 
     def _check_params(self, owner: str) -> None:
-        if not isinstance(self.event_study, bool):
-            raise invalid_parameter("event_study", owner, "True or False", self.event_study)
+        check_bool("event_study", owner, self.event_study)
         for name in ("leads", "lags"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0
-            ):
-                raise invalid_parameter(name, owner, "a non-negative integer or None", value)
+            check_int(
+                name,
+                owner,
+                getattr(self, name),
+                low=0,
+                none=True,
+                expected="a non-negative integer or None",
+            )
         if not self.event_study and (self.leads is not None or self.lags is not None):
             raise ParameterError(
                 "TwoWayFE got leads/lags but event_study=False; pass event_study=True to "
@@ -244,18 +248,14 @@ class TwoWayFE(Estimator):
             raise invalid_parameter(
                 "bootstrap", owner, "None or a WildClusterBootstrap(...)", self.bootstrap
             )
-        if (
-            isinstance(self.reference, bool)
-            or not isinstance(self.reference, int | np.integer)
-            or self.reference >= 0
-        ):
-            raise invalid_parameter(
-                "reference",
-                owner,
-                "a negative integer (a pre-treatment event time)",
-                self.reference,
-                "The usual choice is -1, the period before treatment starts.",
-            )
+        check_int(
+            "reference",
+            owner,
+            self.reference,
+            high=-1,
+            expected="a negative integer (a pre-treatment event time)",
+            hint="The usual choice is -1, the period before treatment starts.",
+        )
         if self.leads is not None and -self.reference > self.leads:
             raise ParameterError(
                 f"The 'reference' event time {self.reference} lies outside the {self.leads} "

@@ -63,8 +63,11 @@ from effekt.errors import (
     AssumptionWarning,
     IdentificationError,
     ParameterError,
+    check_bool,
     check_choice,
-    invalid_parameter,
+    check_int,
+    check_n_jobs,
+    check_seed,
 )
 from effekt.parallel import resample
 
@@ -142,24 +145,13 @@ class WildClusterBootstrap:
 
     def __post_init__(self) -> None:
         owner = "WildClusterBootstrap"
-        if isinstance(self.reps, bool) or not isinstance(self.reps, int) or self.reps < 99:
-            raise invalid_parameter("reps", owner, "an integer >= 99 (9999 is usual)", self.reps)
+        check_int("reps", owner, self.reps, low=99, expected="an integer >= 99 (9999 is usual)")
         check_choice("weights", owner, self.weights, ("rademacher", "webb", "mammen", "normal"))
-        if not isinstance(self.impose_null, bool):
-            raise invalid_parameter("impose_null", owner, "True or False", self.impose_null)
-        if isinstance(self.bootcluster, bool) or self.bootcluster not in (
-            "min",
-            "max",
-            "intersection",
-            0,
-            1,
-        ):
-            raise invalid_parameter(
-                "bootcluster",
-                owner,
-                "one of 'min', 'max', 'intersection', 0 or 1",
-                self.bootcluster,
-            )
+        check_bool("impose_null", owner, self.impose_null)
+        # checked here, not first in the resampling loop, so a slip fails at construction
+        check_seed("seed", owner, self.seed, sequence=False)
+        check_n_jobs("n_jobs", owner, self.n_jobs)
+        check_choice("bootcluster", owner, self.bootcluster, ("min", "max", "intersection", 0, 1))
         check_choice("cluster_df", owner, self.cluster_df, ("conventional", "min"))
 
 

@@ -49,8 +49,13 @@ class Sample:
     co_starts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def as_tables(data: Any) -> Tables:
-    """Accept a World or a mapping of canonical tables; validate the tables."""
+def as_tables(data: Any, study: Study | None = None) -> Tables:
+    """Accept a World or a mapping of canonical tables; validate the tables.
+
+    With ``study``, each table is validated with the columns the study needs
+    (:meth:`Study.required_columns`) and the study's own outcomes, exactly as
+    ``effekt validate --study`` does, so the two cannot disagree.
+    """
     from effekt.simulate import World
 
     if isinstance(data, World):
@@ -79,9 +84,9 @@ def as_tables(data: Any) -> Tables:
                 f"data[{name!r}] must be a pandas DataFrame. Got {type(table).__name__}."
             )
         if name == "stayer_year":
-            _validate_stayer_year(table)
+            _validate_stayer_year(table, study)
         else:
-            validate(table, name)
+            validate(table, name, **_requirements(study, name, table))
     return Tables(
         data["area_year"],
         data["interventions"],
@@ -97,7 +102,37 @@ _STAYER_HOWTO = (
 )
 
 
-def _validate_stayer_year(table: pd.DataFrame) -> None:
+def _requirements(study: Study | None, name: str, table: pd.DataFrame) -> dict[str, Any]:
+    """``validate`` keywords for a study's table (columns it needs, outcomes of its own)."""
+    if study is None:
+        return {}
+    if name != "area_year":
+        return {"required": study.required_columns().get(name, [])}
+    custom = study.custom_outcomes
+    fields = {f["name"] for f in load_schema("area_year")["fields"]}
+    for out in study.outcomes:
+        if out in table.columns and out not in fields and out not in custom:
+            from difflib import get_close_matches
+
+            close = get_close_matches(out, sorted(fields), n=1)
+            hint = f" If you meant the canonical {close[0]!r}, fix the name." if close else ""
+            raise DataError(
+                f"The study's outcome {out!r} is a column of the area_year table but not of the "
+                f"area_year schema.{hint} If it is an outcome of your own, declare the person "
+                f'count it rests on: denominators = {{{out} = "pop_..."}} in the study file, '
+                f"or Study(..., denominators={{{out!r}: 'pop_...'}})."
+            )
+    # an outcome absent from the table gets its own message in build_sample (with a
+    # "did you mean"), so only the columns of the outcomes present are required here
+    absent = [o for o in study.outcomes if o not in table.columns]
+    skip = {*absent, *(study.denominator(o) for o in absent)} - {
+        study.denominator(o) for o in study.outcomes if o not in absent
+    }
+    required = [c for c in study.required_columns()["area_year"] if c not in skip]
+    return {"outcomes": custom, "required": required}
+
+
+def _validate_stayer_year(table: pd.DataFrame, study: Study | None = None) -> None:
     """A stacked stayer table: area_year rows for each value of ``baseline_year``."""
     if "baseline_year" not in table.columns:
         raise DataError(
@@ -113,7 +148,7 @@ def _validate_stayer_year(table: pd.DataFrame) -> None:
     rows = table.drop(columns="baseline_year")
     for b, part in rows.groupby(base.to_numpy(), sort=True):  # loop over baseline years
         try:
-            validate(part, "area_year")
+            validate(part, "area_year", **_requirements(study, "area_year", part))
         except DataError as err:
             raise DataError(
                 f"The rows of data['stayer_year'] with baseline_year == {b} are not a valid "
@@ -232,11 +267,7 @@ def build_sample(study: Study, tables: Tables) -> Sample:
             )
     notes: list[str] = []
     ay = ay[(ay["year"] >= first) & (ay["year"] <= last)]
-    fields = {f["name"]: f for f in load_schema("area_year")["fields"]}
-    counts = {}
-    for out in study.outcomes:
-        f = fields.get(out, {})
-        counts[out] = f.get("denominator", out if f.get("unit") == "persons" else "residents")
+    counts = {out: study.denominator(out) for out in study.outcomes}
 
     iv = tables.interventions
     present = sorted(iv["kind"].dropna().astype(str).unique().tolist())

@@ -9,7 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from effekt.errors import OptionalDependencyError, ParameterError, check_choice, invalid_parameter
+from effekt.errors import (
+    OptionalDependencyError,
+    ParameterError,
+    check_choice,
+    check_int,
+    invalid_parameter,
+)
 from effekt.options import resolve_level
 from effekt.parallel import _progress
 from effekt.study._data import Sample, as_tables, build_sample, build_stayers, truth_table
@@ -32,9 +38,7 @@ _OWNER = "Study.run"
 
 
 def _int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise invalid_parameter(name, _OWNER, f"an integer >= {low}", value)
-    return int(value)
+    return int(check_int(name, _OWNER, value, low=low))
 
 
 def _designs(designs: Any) -> tuple[str, ...]:
@@ -119,7 +123,7 @@ def run_study(
         group=study.comparison.group,
     )
     check_choice("bayes_sampler", _OWNER, bayes_sampler, ("nutpie", "pymc"))
-    tables = as_tables(data)
+    tables = as_tables(data, study)
     stayers = study.population == "stayers"
     notes: list[str] = []
     if stayers and "bayes" in chosen:

@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from effekt.errors import ParameterError, show_value
+from effekt.errors import (
+    ParameterError,
+    check_keywords,
+    show_value,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from effekt.study._result import StudyResult
@@ -39,6 +43,12 @@ def study_schema() -> dict[str, Any]:
     from effekt.schemas import _json_schema_text
 
     return json.loads(_json_schema_text("study"))
+
+
+def _area_year_fields() -> dict[str, dict[str, Any]]:
+    from effekt.schemas import load_schema
+
+    return {f["name"]: f for f in load_schema("area_year")["fields"]}
 
 
 # --------------------------------------------------------------------------- validation
@@ -187,6 +197,12 @@ class Study:
     title_da, question_da : str, optional
         The same in Danish, for the Danish reports (``language="da"``); without
         them those show ``title`` and ``question`` as written.
+    denominators : dict of str to str, optional
+        Outcomes of the analyst's own, not columns of the ``area_year`` schema
+        (e.g. ``{"gang_share": "pop_15_25"}``), each with the person-count column
+        it rests on (for the persons behind each estimate and disclosure
+        control). Canonical outcomes take their denominators from the schema.
+        :meth:`required_columns` lists what the data must then hold.
 
     Raises
     ------
@@ -215,6 +231,7 @@ class Study:
     question: str | None = None
     title_da: str | None = None
     question_da: str | None = None
+    denominators: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         outcomes = self.outcomes
@@ -241,11 +258,88 @@ class Study:
                 "comparison must be an effekt.study.Comparison (or a table/dict in "
                 f"Study.from_dict). Got {type(self.comparison).__name__}."
             )
+        if self.denominators is not None:
+            if not isinstance(self.denominators, Mapping):
+                raise ParameterError(
+                    "denominators must be a mapping of outcome to its person-count column, "
+                    f"e.g. {{'gang_share': 'pop_15_25'}}. Got {show_value(self.denominators)}."
+                )
+            object.__setattr__(self, "denominators", dict(self.denominators))
         validate_study_dict(self.to_dict(), "the study")
+        self._check_denominators()
         if self.period is not None and self.period[0] >= self.period[1]:
             raise ParameterError(
                 f"period must be [first, last] with first < last. Got {list(self.period)}."
             )
+
+    def _check_denominators(self) -> None:
+        fields = _area_year_fields()
+        for out, den in (self.denominators or {}).items():
+            if out not in self.outcomes:
+                raise ParameterError(
+                    f"denominators names {out!r}, which is not one of the study's outcomes "
+                    f"{list(self.outcomes)}. Add it to outcomes, or remove it from denominators."
+                )
+            canonical = fields.get(out, {}).get("denominator")
+            if out in fields and canonical != den:
+                raise ParameterError(
+                    f"denominators gives the canonical outcome {out!r} the denominator {den!r}, "
+                    f"but the area_year schema defines it over {canonical!r}. Leave {out!r} out "
+                    "of denominators (or give your own outcome another name)."
+                )
+
+    @property
+    def custom_outcomes(self) -> dict[str, str]:
+        """The declared outcomes that are not area_year schema columns, with denominators."""
+        fields = _area_year_fields()
+        return {k: v for k, v in (self.denominators or {}).items() if k not in fields}
+
+    def denominator(self, outcome: str) -> str:
+        """The person-count column ``outcome`` rests on (schema, declared, else residents)."""
+        declared = (self.denominators or {}).get(outcome)
+        if declared is not None:
+            return declared
+        f = _area_year_fields().get(outcome, {})
+        return str(f.get("denominator", outcome if f.get("unit") == "persons" else "residents"))
+
+    def required_columns(self) -> dict[str, list[str]]:
+        """The columns each table must hold for :meth:`run`, beyond its schema's key.
+
+        ``validate(table, name, required=...)`` and ``effekt validate --study``
+        check them, so that a table that passes validation does not fail in
+        :meth:`run` for want of a column.
+
+        Returns
+        -------
+        dict of str to list of str
+            ``area_year``: the key, ``kommune_code`` (kommune-wide spells and the
+            donor rules), the outcomes and their denominators; ``interventions``:
+            the columns that place and time the spells (and ``funding_round``
+            when ``treatment.round`` is set); ``areas``: ``region_code`` for the
+            ``same_region`` donor rule.
+
+        Examples
+        --------
+        >>> from effekt.study import Study, Treatment
+        >>> s = Study(outcomes=("gang_share",), treatment=Treatment(kinds=("ungdomscafe",)),
+        ...           denominators={"gang_share": "pop_15_25"})
+        >>> s.required_columns()["area_year"]
+        ['area_id', 'year', 'kommune_code', 'gang_share', 'pop_15_25']
+        """
+        area_year = ["area_id", "year", "kommune_code", *self.outcomes]
+        area_year += [self.denominator(o) for o in self.outcomes]
+        interventions = ["area_id", "kommune_code", "kind", "start_year"]
+        if self.treatment.funder is not None:
+            interventions.append("funder")
+        if self.treatment.round is not None:
+            interventions.append("funding_round")
+        out = {
+            "area_year": list(dict.fromkeys(area_year)),
+            "interventions": interventions,
+        }
+        if self.comparison.donors == "same_region":
+            out["areas"] = ["area_id", "region_code"]
+        return out
 
     def text(self, name: str, language: str) -> str | None:
         """``title`` or ``question`` in ``language`` (Danish where given, else as written)."""
@@ -260,6 +354,8 @@ class Study:
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         out["outcomes"] = list(self.outcomes)
+        if self.denominators:
+            out["denominators"] = dict(self.denominators)
         out["population"] = self.population
         if self.period is not None:
             out["period"] = list(self.period)
@@ -315,6 +411,7 @@ class Study:
             question=plain.get("question"),
             title_da=plain.get("title_da"),
             question_da=plain.get("question_da"),
+            denominators=plain.get("denominators"),
         )
 
     @classmethod
@@ -322,6 +419,7 @@ class Study:
         """Read a study from a TOML file (see :func:`load_study`)."""
         return load_study(path)
 
+    @check_keywords
     def run(
         self,
         data: Any,
@@ -436,6 +534,7 @@ class Study:
         )
 
 
+@check_keywords
 def load_study(path: str | Path) -> Study:
     """Read a :class:`Study` from a TOML file.
 
@@ -470,8 +569,25 @@ def load_study(path: str | Path) -> Study:
             f"The study file {str(p)!r} does not exist. Check the path (relative paths are "
             f"resolved from {str(Path.cwd())!r})."
         )
+    raw = p.read_bytes()
     try:
-        d = tomllib.loads(p.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        # TOML is UTF-8 by definition, but Windows editors save Danish titles as cp1252
+        line = raw[: err.start].count(b"\n") + 1
+        text = raw.decode("cp1252", errors="replace")
+        import warnings
+
+        from effekt.errors import EffektWarning
+
+        warnings.warn(
+            f"The study file {str(p)!r} is not UTF-8 (as TOML requires; first odd byte on line "
+            f"{line}); read it as Windows-1252. Save it as UTF-8 to silence this.",
+            EffektWarning,
+            stacklevel=2,
+        )
+    try:
+        d = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ParameterError(f"The study file {str(p)!r} is not valid TOML: {err}.") from None
     return Study.from_dict(d, source=f"The study file {str(p)!r}")
