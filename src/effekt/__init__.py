@@ -48,7 +48,7 @@ from effekt.options import options, set_options
 from effekt.schemas import list_schemas, load_schema, validate
 
 if TYPE_CHECKING:  # pragma: no cover
-    from effekt import datasets, disclosure, io, lists, registers, simulate  # noqa: F401
+    from effekt import datasets, disclosure, inheritance, io, lists, registers, simulate  # noqa: F401
     from effekt.panel import Panel
     from effekt.study import Study
 
@@ -57,6 +57,7 @@ _LAZY_MODULES = {
     "datasets",
     "disclosure",
     "did",
+    "inheritance",
     "io",
     "lists",
     "registers",

@@ -173,7 +173,9 @@ def disadvantaged(edu: np.ndarray, employed: np.ndarray, found: np.ndarray, defi
     return np.where(found > 0, flag.astype(float), np.nan)
 
 
-def inheritance_truth(b: Builder, window: tuple[int, int] = (6, 17), parent_age: int = 15):
+def inheritance_truth(
+    b: Builder, person_ids: np.ndarray, window: tuple[int, int] = (6, 17), parent_age: int = 15
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Change in the gradient by parents' background of every child outcome, by kind.
 
     For each kind with a planted effect and each child outcome: among the children
@@ -183,15 +185,24 @@ def inheritance_truth(b: Builder, window: tuple[int, int] = (6, 17), parent_age:
     ``without_exposure`` the same for the same children in the exact counterfactual
     world without the kind, and ``change`` the difference (the effect on the
     children of disadvantaged parents minus that on the others).
+
+    Also returns, per kind, every child's own effect on each outcome (outcome minus
+    counterfactual outcome, NaN where not observed), keyed by ``person_id``
+    (``person_ids``: the PNR of every person of the superset, "" where not emitted).
     """
     k = kids(b, window)
     fact = factual_outcomes(b, k)
     edu, employed, found = background(b, k, parent_age)
     expo, _, _ = exposure(b, k, window)
     rows = []
+    effects: dict[str, pd.DataFrame] = {}
     kinds = [kd for kd in KINDS if kd in b._cf_rows and kd != "fysisk_omdannelse"]
     for kind in kinds:  # loop over kinds with planted effects
         cf = counterfactual_outcomes(b, k, b._cf_rows[kind])
+        effects[kind] = pd.DataFrame(
+            {"person_id": pd.array(person_ids[k.persons], dtype="str")}
+            | {name: fact[name] - cf[name] for name in codes.CHILD_OUTCOMES}
+        )
         exposed = expo[kind] > 0
         for definition in BACKGROUNDS:
             dis = disadvantaged(edu, employed, found, definition)
@@ -215,7 +226,7 @@ def inheritance_truth(b: Builder, window: tuple[int, int] = (6, 17), parent_age:
                         "n_children": int(ok.sum()),
                     }
                 )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), effects
 
 
 def children_frame(

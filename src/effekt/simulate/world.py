@@ -260,9 +260,17 @@ class World:
             self._cf = {k: b.frame(s) for k, s in b.cf_sums.items()}
             from effekt.simulate._children import inheritance_truth
 
-            inherit = pd.concat([b.inheritance(), inheritance_truth(b)], ignore_index=True)
+            em = self._emit()
+            ids = np.full(b.ps.n, "", dtype=object)
+            ids[em.persons] = em.pnr
+            by_child, child_effects = inheritance_truth(b, ids)
+            inherit = pd.concat([b.inheritance(), by_child], ignore_index=True)
             self._truth = Truth(
-                units if len(units) else _empty_units(), inherit, self._cfg.effects, cohorts
+                units if len(units) else _empty_units(),
+                inherit,
+                self._cfg.effects,
+                cohorts,
+                child_effects,
             )
             b.release()
         return self._truth
