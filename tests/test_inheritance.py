@@ -152,6 +152,26 @@ def test_cohort_ledger_keeps_children_without_parents(world, kids):
     assert "charged_by_18 not observed (too young or not in the registers)" in reasons.index
 
 
+def test_other_definitions_of_disadvantage(world, kids):
+    iv = world.interventions
+    fits = {
+        d: _quiet(
+            ek.inheritance.CohortExposure(outcome="charged_by_18", disadvantaged=d).fit,
+            kids,
+            interventions=iv,
+        )
+        for d in ("basic_education", "no_work", "either")
+    }
+    n = {d: int(r.cells["n_disadvantaged"].sum()) for d, r in fits.items()}
+    # "either" counts every child counted by one of the two definitions
+    assert n["either"] >= max(n["basic_education"], n["no_work"])
+    assert n["either"] <= n["basic_education"] + n["no_work"]
+    sib = _quiet(
+        ek.inheritance.SiblingExposure(outcome="charged_by_18", cluster="family").fit, kids
+    )
+    assert sib.n_clusters == sib.n_families
+
+
 def test_cohort_bad_input(world, kids):
     iv = world.interventions
     est = ek.inheritance.CohortExposure(outcome="charged_by_18")

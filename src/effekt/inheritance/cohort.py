@@ -294,40 +294,44 @@ class _Fit:
 
 
 def _wls_fe(cells: pd.DataFrame, x: np.ndarray, names: list[str]) -> _Fit:
-    """WLS of the gap on ``x`` with area and cohort dummies; CR1 covariance clustered by area.
+    """WLS of the gap on ``x`` with area and cohort effects; CR1 covariance clustered by area.
 
-    The design is small (cells, not children), so the dummies enter directly and the
-    solution is exact (no iterative demeaning).
+    The area effects are partialled out by weighted within-area demeaning and the
+    cohort effects enter as dummies (Frisch-Waugh-Lovell: the same coefficients and
+    the same cluster sandwich as the regression with every dummy), so that the cost
+    grows with the cells, not with cells x areas.
     """
     area = pd.factorize(cells["area_id"])[0]
     cohort = pd.factorize(cells["birth_year"], sort=True)[0]
-    n = len(cells)
-    d_area = np.zeros((n, area.max() + 1))
-    d_area[np.arange(n), area] = 1.0
+    n, g = len(cells), int(area.max() + 1)
     d_coh = np.zeros((n, cohort.max() + 1))
     d_coh[np.arange(n), cohort] = 1.0
-    full = np.hstack([x, d_area, d_coh[:, 1:]])
     w = cells["w"].to_numpy(float)
     y = cells["gap"].to_numpy(float)
+    z = np.hstack([x, d_coh[:, 1:], y[:, None]])
+    sums = np.zeros((g, z.shape[1]))
+    np.add.at(sums, area, z * w[:, None])
+    z = z - (sums / np.bincount(area, weights=w, minlength=g)[:, None])[area]
+    full, y = z[:, :-1], z[:, -1]
     xtwx = full.T @ (full * w[:, None])
     # rank from the eigenvalues of the (small) cross-product matrix, scaled to unit diagonal
-    scale = np.sqrt(np.maximum(np.diag(xtwx), 1e-300))
+    diag = np.diag(xtwx)
+    scale = np.sqrt(np.where(diag > 1e-12 * max(diag.max(), 1e-300), diag, np.inf))
     eig = np.linalg.eigvalsh(xtwx / np.outer(scale, scale))
-    rank = int((eig > 1e-9 * eig.max()).sum())
+    rank = int((eig > 1e-9).sum())
     if rank < full.shape[1]:
         raise IdentificationError(
             f"CohortExposure cannot separate the terms {names} from the area and cohort fixed "
             "effects (the design has rank "
-            f"{rank} < {full.shape[1]} columns). Typical causes: no area without the effort "
-            "and every treated area starting in the same year, or too few cohorts; set leads "
-            "or lags to bin more cohorts."
+            f"{rank + g} < {full.shape[1] + g} columns). Typical causes: no area without the "
+            "effort and every treated area starting in the same year, or too few cohorts; set "
+            "leads or lags to bin more cohorts."
         )
     bread = np.linalg.inv(xtwx)
     beta = bread @ (full.T @ (w * y))
     resid = y - full @ beta
     raw = cluster_cov(full, resid, w, area, bread)
-    g = int(area.max() + 1)
-    k = full.shape[1]
+    k = full.shape[1] + g  # the area effects count in K (CR1 as with every dummy)
     factor = g / (g - 1) * (n - 1) / (n - k) if g > 1 and n > k else np.nan
     m = x.shape[1]
     return _Fit(names, beta[:m], raw[:m, :m] * factor, raw[:m, :m], n, k, g)

@@ -123,6 +123,20 @@ class Truth:
         probabilities; on ``scale="log_odds"`` the difference of the log-odds of
         those means. ``n_children`` counts the children of the two groups.
 
+        For every kind with a planted effect, the frame also holds one row per child
+        outcome of ``effekt.registers.codes.CHILD_OUTCOMES`` and definition of
+        disadvantaged parents (``contrast="basic_education_minus_other"`` or
+        ``"no_work_minus_other"``, as in ``World.children()``: measured in the
+        parents' register rows at the child's age 15), on ``scale="probability"``:
+        among the children with at least one year of exposure to the kind at ages
+        6-17 whose outcome is observed, the mean outcome of children of
+        disadvantaged parents minus that of the others, as simulated
+        (``with_exposure``) and for the same children in the exact counterfactual
+        world without the kind (``without_exposure``, the realised outcomes with
+        common random numbers, not probabilities). ``change`` is then the effect on
+        the disadvantaged minus the effect on the others. Per-child effects are in
+        :meth:`child_effects`.
+
         Returns
         -------
         pandas.DataFrame
