@@ -172,6 +172,29 @@ def test_other_definitions_of_disadvantage(world, kids):
     assert sib.n_clusters == sib.n_families
 
 
+def test_wild_cluster_bootstrap_with_few_areas(world, kids):
+    from effekt.errors import AssumptionWarning
+
+    few = kids[kids["area_id"].isin(sorted(kids["area_id"].unique())[:16])]
+    est = ek.inheritance.CohortExposure(outcome="charged_by_18")
+    with pytest.warns(AssumptionWarning, match="WildClusterBootstrap"):
+        plain = _quiet(est.fit, few, interventions=world.interventions)
+    boot = ek.did.WildClusterBootstrap(reps=199, seed=4)
+    res = _quiet(
+        ek.inheritance.CohortExposure(outcome="charged_by_18", bootstrap=boot).fit,
+        few,
+        interventions=world.interventions,
+    )
+    # the bootstrap tests the same linear combination with the same CR1 standard error
+    assert res.wild is not None
+    np.testing.assert_allclose(res.wild.estimate, plain.estimate, rtol=1e-8)
+    np.testing.assert_allclose(res.wild.std_error, plain.std_error, rtol=1e-8)
+    row = res.to_frame().iloc[0]
+    assert row["p_value"] == res.wild.p_value
+    assert row["ci_lower"] <= res.estimate <= row["ci_upper"]
+    assert res.provenance.seed == 4
+
+
 def test_cohort_bad_input(world, kids):
     iv = world.interventions
     est = ek.inheritance.CohortExposure(outcome="charged_by_18")

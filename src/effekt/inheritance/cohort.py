@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from effekt._plotting import label, new_axes
+from effekt.did.wild import WildClusterBootstrap, WildTest, wild_test
 from effekt.errors import (
     AssumptionWarning,
     DataError,
@@ -96,6 +97,11 @@ class CohortExposure(Estimator):
         length) after; ``leads=None`` estimates every observed cohort before.
     ci_level : float, optional
         Interval level; default ``effekt.options["ci_level"]``.
+    bootstrap : WildClusterBootstrap, optional
+        Wild cluster bootstrap by area for the overall change (p-value and interval
+        by test inversion; Cameron, Gelbach and Miller 2008), for designs with few
+        areas. It runs on the weighted, area-demeaned cells (the area effects are
+        nested in the clusters, so projecting them out leaves the bootstrap exact).
 
     References
     ----------
@@ -133,6 +139,7 @@ class CohortExposure(Estimator):
         leads: int | None = 5,
         lags: int | None = None,
         ci_level: float | None = None,
+        bootstrap: WildClusterBootstrap | None = None,
     ) -> None:
         self.outcome = outcome
         self.kind = kind
@@ -141,6 +148,7 @@ class CohortExposure(Estimator):
         self.leads = leads
         self.lags = lags
         self.ci_level = ci_level
+        self.bootstrap = bootstrap
 
     def fit(  # type: ignore[override]  # a children table, not an area panel
         self, children: pd.DataFrame, *, interventions: pd.DataFrame
@@ -184,6 +192,10 @@ class CohortExposure(Estimator):
                 isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0
             ):
                 raise invalid_parameter(name, _OWNER, "a non-negative integer or None", value)
+        if self.bootstrap is not None and not isinstance(self.bootstrap, WildClusterBootstrap):
+            raise invalid_parameter(
+                "bootstrap", _OWNER, "None or a WildClusterBootstrap(...)", self.bootstrap
+            )
         if self.lags == 0:
             raise invalid_parameter("lags", _OWNER, "at least 1 (an exposed cohort)", self.lags)
         expo_col = f"exposure_{self.kind}"
@@ -251,11 +263,20 @@ class CohortExposure(Estimator):
         else:
             pretrend = (np.nan, 0, np.nan)
         dose = _dose(cells, treated)
-        if ev.n_clusters < _FEW_CLUSTERS:
+        wild = None
+        if self.bootstrap is not None:
+            assert ev.design is not None
+            xs, ys, groups, factor = ev.design
+            restriction = np.zeros(xs.shape[1])
+            restriction[: len(a)] = a
+            wild = wild_test(
+                xs, ys, groups, restriction, 0.0, self.bootstrap, level=level, scale=factor
+            )
+        elif ev.n_clusters < _FEW_CLUSTERS:
             warnings.warn(
                 f"CohortExposure: only {ev.n_clusters} areas (clusters); cluster-robust "
                 "tests over-reject with few clusters (Cameron, Gelbach & Miller 2008). Read the "
-                "p-values as optimistic.",
+                "p-values as optimistic, or use bootstrap=WildClusterBootstrap(...).",
                 AssumptionWarning,
                 stacklevel=2,
             )
@@ -268,11 +289,17 @@ class CohortExposure(Estimator):
             pretrend=pretrend,
             cells=cells.drop(columns=["k_bin"]),
             weights=a,
+            wild=wild,
             outcome=self.outcome,
             kind=self.kind,
             level=level,
             ledger=ledger,
-            provenance=Provenance(_OWNER, self.get_params(), None, fingerprint(cells)),
+            provenance=Provenance(
+                _OWNER,
+                self.get_params(),
+                None if self.bootstrap is None else self.bootstrap.seed,
+                fingerprint(cells),
+            ),
         )
 
 
@@ -291,6 +318,8 @@ class _Fit:
     ) -> None:
         self.names, self.params, self.cov, self.cov_raw = names, params, cov, cov_raw
         self.n_obs, self.n_params, self.n_clusters = n_obs, n_params, n_clusters
+        # the weighted, area-demeaned design (for the wild bootstrap): x, y, clusters, CR1 factor
+        self.design: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
 
 
 def _wls_fe(cells: pd.DataFrame, x: np.ndarray, names: list[str]) -> _Fit:
@@ -334,7 +363,10 @@ def _wls_fe(cells: pd.DataFrame, x: np.ndarray, names: list[str]) -> _Fit:
     k = full.shape[1] + g  # the area effects count in K (CR1 as with every dummy)
     factor = g / (g - 1) * (n - 1) / (n - k) if g > 1 and n > k else np.nan
     m = x.shape[1]
-    return _Fit(names, beta[:m], raw[:m, :m] * factor, raw[:m, :m], n, k, g)
+    fit = _Fit(names, beta[:m], raw[:m, :m] * factor, raw[:m, :m], n, k, g)
+    sw = np.sqrt(w)
+    fit.design = (full * sw[:, None], y * sw, area, float(factor))
+    return fit
 
 
 def _starts(interventions: Any, data: pd.DataFrame, kind: str) -> pd.Series:
@@ -434,6 +466,9 @@ class CohortExposureResult(Result):
     pretrend : tuple
         Wald statistic, degrees of freedom and p-value of the joint test that every
         pre-start coefficient (``k < 0``) is zero.
+    wild : WildTest or None
+        The wild cluster bootstrap of the overall change (``bootstrap=``); its
+        p-value and interval are the overall row's in :meth:`to_frame`.
     cells : DataFrame
         The area x cohort cells fitted (gap, weight, relative cohort ``k``).
     ledger : Ledger
@@ -453,6 +488,7 @@ class CohortExposureResult(Result):
         pretrend: tuple[float, int, float],
         cells: pd.DataFrame,
         weights: np.ndarray,
+        wild: WildTest | None,
         outcome: str,
         kind: str,
         level: float,
@@ -467,6 +503,7 @@ class CohortExposureResult(Result):
         self.n_clusters = event.n_clusters
         self.n_cells = event.n_obs
         self.aggregation_weights = pd.Series(weights, index=event.names)
+        self.wild = wild
         self.dose = dose
         self.pretrend = pretrend
         self.cells = cells
@@ -494,6 +531,9 @@ class CohortExposureResult(Result):
                 [self.estimate],
                 [self.std_error],
                 level=self.level,
+                ci_lower=None if self.wild is None else [self.wild.ci_lower],
+                ci_upper=None if self.wild is None else [self.wild.ci_upper],
+                p_value=None if self.wild is None else [self.wild.p_value],
             ),
             tidy_effects(
                 {

@@ -145,6 +145,7 @@ def children(
             "memory_limit": memory_limit,
             "temp_directory": spill,
             "preserve_insertion_order": False,
+            "enable_progress_bar": False,
         }
         if threads is not None:
             config["threads"] = int(threads)
