@@ -217,6 +217,24 @@ def test_inheritance_truth_from_the_counterfactual(tiny):
     assert (fam["change"] == 0).all()
 
 
+def test_child_effects_are_outcome_minus_counterfactual(tiny):
+    eff = tiny.truth.child_effects("lbf_helhedsplan")
+    kids = tiny.children()
+    assert list(eff["person_id"]) == list(kids["person_id"])
+    # an effect exists only where the outcome is observed, and is -1, 0 or 1 for binaries
+    for name in ("youth_edu_21", "charged_by_18"):
+        assert (eff[name].isna() == kids[name].isna()).all()
+        assert set(eff[name].dropna().unique()) <= {-1.0, 0.0, 1.0}
+    assert (eff["charged_by_18"] != 0).sum() > 0
+    # the effects fall mostly on children exposed at ages 6-17 (the simulator's own
+    # exposure also counts ages 0-5, so unexposed children can be affected a little)
+    exposed = kids["exposure_lbf_helhedsplan"].gt(0).to_numpy()
+    hit = eff["youth_edu_21"].fillna(0).ne(0).to_numpy()
+    assert hit[exposed].mean() > 3 * hit[~exposed].mean()
+    with pytest.raises(ParameterError, match="kind"):
+        tiny.truth.child_effects("anden_kernedrift")
+
+
 def test_placebo_world_has_no_inheritance_truth():
     placebo = ek.simulate.denmark(n_areas=10, years=(2005, 2014), seed=3, effects="none")
     assert placebo.truth.inheritance.empty

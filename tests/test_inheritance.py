@@ -317,7 +317,7 @@ def test_recovery_on_the_default_world():
     kids = world.children()
     effects = world.truth.child_effects("lbf_helhedsplan")
     iv = world.interventions
-    for outcome in ("youth_edu_21", "youth_edu_25", "charged_by_18", "neet_18_24"):
+    for outcome in ("youth_edu_25", "charged_by_18"):
         est = ek.inheritance.CohortExposure(outcome=outcome)
         res = _quiet(est.fit, kids, interventions=iv)
         truth = _truth_same_estimand(est, kids, effects, outcome, interventions=iv)

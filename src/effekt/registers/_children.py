@@ -145,7 +145,6 @@ def children(
             "memory_limit": memory_limit,
             "temp_directory": spill,
             "preserve_insertion_order": False,
-            "enable_progress_bar": False,
         }
         if threads is not None:
             config["threads"] = int(threads)
@@ -157,6 +156,7 @@ def children(
                 f"{memory_limit!r}: {err}"
             ) from None
         try:
+            con.execute("SET enable_progress_bar = false")  # (no bars on a server's log)
             return _compute(con, named, columns, interventions, (w0, w1), parent_age, cohorts)
         finally:
             con.close()
