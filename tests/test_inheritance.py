@@ -296,6 +296,8 @@ def test_sibling_bad_input_and_ledger(kids):
         _quiet(ek.inheritance.SiblingExposure(outcome="charged_by_18", kind="nope").fit, kids)
     with pytest.raises(ParameterError, match="cluster"):
         ek.inheritance.SiblingExposure(outcome="charged_by_18", cluster="kommune").fit(kids)
+    with pytest.raises(IdentificationError, match="does not vary within families"):
+        _quiet(est.fit, kids.assign(exposure_lbf_helhedsplan=0))
     with pytest.warns(DroppedRowsWarning, match="no sibling"):
         res = est.fit(kids)
     assert "no sibling in the data (one child in the family)" in res.ledger.counts().index

@@ -156,7 +156,17 @@ def cluster_cov(
 ) -> np.ndarray:
     """The raw cluster sandwich ``bread @ sum_g s_g s_g' @ bread`` (no small-sample factor)."""
     scores = x * (w * resid)[:, None]
-    g_codes, g = np.unique(groups, return_inverse=True)
-    s = np.zeros((len(g_codes), x.shape[1]))
-    np.add.at(s, g, scores)
+    _, g = np.unique(groups, return_inverse=True)
+    s = group_sums(g, scores, int(g.max()) + 1)
     return bread @ (s.T @ s) @ bread
+
+
+def group_sums(codes: np.ndarray, a: np.ndarray, n_groups: int) -> np.ndarray:
+    """Column sums of ``a`` (n, p) by group code, shape (n_groups, p).
+
+    One ``bincount`` per column: much faster than ``np.add.at`` on large arrays.
+    """
+    out = np.empty((n_groups, a.shape[1]))
+    for j in range(a.shape[1]):  # loop over columns (few)
+        out[:, j] = np.bincount(codes, weights=a[:, j], minlength=n_groups)
+    return out

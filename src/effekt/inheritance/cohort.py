@@ -22,6 +22,7 @@ from effekt.inheritance._prep import (
     check_window,
     cluster_cov,
     fingerprint,
+    group_sums,
     ledger_rows,
     prepare,
     warn_dropped,
@@ -338,8 +339,7 @@ def _wls_fe(cells: pd.DataFrame, x: np.ndarray, names: list[str]) -> _Fit:
     w = cells["w"].to_numpy(float)
     y = cells["gap"].to_numpy(float)
     z = np.hstack([x, d_coh[:, 1:], y[:, None]])
-    sums = np.zeros((g, z.shape[1]))
-    np.add.at(sums, area, z * w[:, None])
+    sums = group_sums(area, z * w[:, None], g)
     z = z - (sums / np.bincount(area, weights=w, minlength=g)[:, None])[area]
     full, y = z[:, :-1], z[:, -1]
     xtwx = full.T @ (full * w[:, None])

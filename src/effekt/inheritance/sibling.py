@@ -13,6 +13,7 @@ from effekt.estimator import Estimator
 from effekt.inheritance._prep import (
     cluster_cov,
     fingerprint,
+    group_sums,
     ledger_rows,
     prepare,
     warn_dropped,
@@ -202,9 +203,7 @@ def _fit(d: pd.DataFrame, expo_col: str, birth_order: bool, cluster: str) -> dic
     counts = np.bincount(fam)
 
     def within(a: np.ndarray) -> np.ndarray:
-        means = np.zeros((n_fam, a.shape[1]))
-        np.add.at(means, fam, a)
-        return a - (means / counts[:, None])[fam]
+        return a - (group_sums(fam, a, n_fam) / counts[:, None])[fam]
 
     x = within(x_raw.to_numpy())
     y = within(d[["y"]].to_numpy(float))[:, 0]
@@ -218,11 +217,23 @@ def _fit(d: pd.DataFrame, expo_col: str, birth_order: bool, cluster: str) -> dic
         )
     names = [str(x_raw.columns[int(j)]) for j in keep]
     x = x[:, keep]
-    rank = np.linalg.matrix_rank(x)
-    if rank < x.shape[1]:
-        _, r = np.linalg.qr(x)
-        ok = np.flatnonzero(np.abs(np.diag(r)) > 1e-8 * np.abs(r).max())
-        x, names = x[:, ok], [names[j] for j in ok]
+    # collinear regressors (e.g. a birth-year dummy that the others determine within
+    # families) are dropped: pivoted Cholesky-like pass over the small cross product
+    xtx = x.T @ x
+    ok: list[int] = []
+    for j in range(x.shape[1]):  # loop over the (few) regressors
+        cand = [*ok, j]
+        sub = xtx[np.ix_(cand, cand)]
+        scale = np.sqrt(np.diag(sub))
+        if np.linalg.eigvalsh(sub / np.outer(scale, scale)).min() > 1e-9:
+            ok.append(j)
+    x, names = x[:, ok], [names[j] for j in ok]
+    if names[:2] != ["exposure", "exposure_x_disadvantaged"]:
+        raise IdentificationError(
+            "SiblingExposure cannot separate the exposure slopes of the two backgrounds: "
+            "within families, exposure varies for children of one background only. It needs "
+            "siblings with different exposure among both disadvantaged and other families."
+        )
     bread = np.linalg.inv(x.T @ x)
     beta = bread @ (x.T @ y)
     resid = y - x @ beta
