@@ -104,6 +104,17 @@ class CohortExposure(Estimator):
         areas. It runs on the weighted, area-demeaned cells (the area effects are
         nested in the clusters, so projecting them out leaves the bootstrap exact).
 
+    Notes
+    -----
+    On the default simulated world (``effekt.simulate.denmark()``, 100 areas) the
+    estimates agree with the exact truth of the same estimand (the estimator applied
+    to each child's own effect, ``Truth.child_effects``): for LBF plans and school
+    collaboration and four outcomes on seeds 0 and 1 every difference was within
+    1.9 standard errors. The design is weak there, not biased: the true changes in
+    the gradient are 0.5-1.5 percentage points and the standard errors 2-5. The
+    pre-trend test rests on the treated areas only and over-rejects when they are few
+    (kommune-wide kernedrift kinds); read it with ``bootstrap=`` or as indicative.
+
     References
     ----------
     Chetty, R. and Hendren, N. (2018). The impacts of neighborhoods on
