@@ -205,7 +205,9 @@ def inheritance_fit(inheritance_world, inheritance_sample):
 
 
 def test_inheritance_weakening_recovered(inheritance_fit, inheritance_world):
-    truth = inheritance_world.truth.inheritance.query("kind == 'lbf_helhedsplan'")
+    truth = inheritance_world.truth.inheritance.query(
+        "kind == 'lbf_helhedsplan' and outcome == 'youth_edu_by_25'"
+    )
     truth = truth.set_index(["contrast", "scale"])["change"]
     got = inheritance_fit.gradient_change().set_index(["contrast", "scale"])
     # the effort narrows both gradients (truth: negative changes); the model sees it

@@ -479,7 +479,9 @@ def test_transformations_follow_the_hard_ghetto_lists(world):
 
 
 def test_inheritance_truth_weakens_the_parental_gradient(world):
-    inh = world.truth.inheritance.query("kind == 'lbf_helhedsplan'")
+    inh = world.truth.inheritance.query(
+        "kind == 'lbf_helhedsplan' and outcome == 'youth_edu_by_25'"
+    )
     assert set(inh["scale"]) == {"probability", "log_odds"}
     hb = inh[inh["contrast"] == "higher_vs_basic"].set_index("scale")
     # children of higher-educated parents do better, and exposure narrows the gap

@@ -50,7 +50,18 @@ from effekt.options import options, set_options
 from effekt.schemas import list_schemas, load_schema, validate
 
 if TYPE_CHECKING:  # pragma: no cover
-    from effekt import datasets, disclosure, io, lists, power, registers, simulate  # noqa: F401
+    from effekt import (  # noqa: F401
+        datasets,
+        disclosure,
+        indicators,
+        inheritance,
+        io,
+        lists,
+        power,
+        rd,
+        registers,
+        simulate,
+    )
     from effekt.panel import Panel
     from effekt.study import Study
 
@@ -60,6 +71,7 @@ _LAZY_MODULES = {
     "disclosure",
     "did",
     "indicators",
+    "inheritance",
     "io",
     "lists",
     "power",

@@ -263,6 +263,16 @@ _LABELS: dict[str, tuple[str, str]] = {
     "rd_density": ("Density at the cutoff", "Tæthed ved tærsklen"),
     "rd_balance": ("Covariate balance at the cutoff", "Balance i baggrundsvariable ved tærsklen"),
     "rd_placebo": ("Placebo cutoffs", "Placebo-tærskler"),
+    "relative_cohort": (
+        "Birth cohort relative to the last cohort grown up before the start",
+        "Fødselsårgang i forhold til den sidste årgang, der var voksen ved starten",
+    ),
+    "gradient_change": (
+        "Change in the gap: disadvantaged − other parents",
+        "Ændring i forskellen: udsatte − øvrige forældre",
+    ),
+    "exposure_years": ("Years of childhood exposure", "År med indsatsen i barndommen"),
+    "exposure_slope": ("Effect per year of exposure", "Effekt pr. års eksponering"),
 }
 
 

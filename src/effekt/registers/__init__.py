@@ -45,7 +45,8 @@ Examples
 
 from __future__ import annotations
 
+from effekt.registers._children import children
 from effekt.registers._core import RegisterSource, area_indicators
 from effekt.registers._inputs import REGISTER_NAMES
 
-__all__ = ["REGISTER_NAMES", "RegisterSource", "area_indicators"]
+__all__ = ["REGISTER_NAMES", "RegisterSource", "area_indicators", "children"]

@@ -529,7 +529,7 @@ def typed_views(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> N
             if field.name not in source.types:
                 continue
             col, raw = quote(field.name), source.types[field.name]
-            if field.name == "PNR":
+            if field.name in ("PNR", "MOR_PNR", "FAR_PNR"):  # the parents' keys join PNR
                 if pnr_integer:
                     expr = f"CAST({col} AS BIGINT)"
                 elif raw in _FLOAT_TYPES or raw.startswith("DECIMAL"):

@@ -12,12 +12,17 @@ criteria; Bekendtgørelse om offentliggørelse af boligområder, the criteria in
 from __future__ import annotations
 
 __all__ = [
+    "CHILD_OUTCOMES",
     "CONVICTING_CATEGORIES",
+    "HIGHER_EDU_LEVEL",
+    "PARENT_EDUCATION",
     "POPULATION_COUNTS",
     "SHARE_INDICATORS",
     "SOCIO13_OUTSIDE",
     "SOCIO13_STUDENT",
     "SOCIO13_WORKING",
+    "TRAFFIC_CATEGORY",
+    "YOUTH_EDU_LEVEL",
 ]
 
 #: SOCIO13 of the working: 110-139 (self-employed, assisting spouses, employees), inclusive.
@@ -56,3 +61,34 @@ POPULATION_COUNTS: tuple[str, ...] = (
     "pop_15_25",
     "pop_0_17",
 )
+
+#: HFAUDD_NIVEAU from which a youth education (upper secondary: gymnasial 20, vocational 30)
+#: or more is completed; 10 is basic schooling (or unknown).
+YOUTH_EDU_LEVEL: int = 20
+#: HFAUDD_NIVEAU from which an education is a higher education (short, medium, long cycle).
+HIGHER_EDU_LEVEL: int = 40
+#: The KRSI/KRAF category of traffic offences, which no crime outcome counts.
+TRAFFIC_CATEGORY: str = "faerdsel"
+#: Parents' highest education (the higher of the two parents' HFAUDD_NIVEAU), in classes.
+PARENT_EDUCATION: tuple[str, ...] = ("basic", "youth", "higher")
+
+#: Child outcomes at fixed ages, as ``name: (rule, first age, last age)``; age is
+#: AAR - FOED_AAR. A child's outcome is observed only when the child is in ``bef`` (and
+#: in the register the rule reads) at every age from the first to the last:
+#:
+#: - ``youth_edu``: HFAUDD_NIVEAU >= YOUTH_EDU_LEVEL at the last age (completed by then);
+#: - ``neet``: the share of the ages in which the child is not working (SOCIO13 outside
+#:   SOCIO13_WORKING), not a student (SOCIO13 != SOCIO13_STUDENT) and not enrolled
+#:   (UDD_IGANG == 0), the ``neet_share`` definition;
+#: - ``charged``: at least one charge (a ``krsi`` row not in TRAFFIC_CATEGORY) or a
+#:   conviction (a ``kraf`` 'dom' in CONVICTING_CATEGORIES) in one of the ages (the age of
+#:   criminal responsibility is 15);
+#: - ``employed``: SOCIO13 in SOCIO13_WORKING at the last age.
+CHILD_OUTCOMES: dict[str, tuple[str, int, int]] = {
+    "youth_edu_21": ("youth_edu", 21, 21),
+    "youth_edu_25": ("youth_edu", 25, 25),
+    "neet_18_24": ("neet", 18, 24),
+    "charged_by_18": ("charged", 15, 17),
+    "charged_by_21": ("charged", 15, 20),
+    "employed_30": ("employed", 30, 30),
+}

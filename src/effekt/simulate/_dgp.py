@@ -421,6 +421,8 @@ class Persons:
     alive_end: np.ndarray  # int16 last year alive
     ten: np.ndarray  # int32 tenancy (-1: reference population)
     cand: np.ndarray  # int8 0 always, 1 ordinary candidate, 2 rich candidate
+    mother: np.ndarray  # int32 index of the mother among the persons (-1: none)
+    father: np.ndarray  # int32 index of the father (-1: none)
     theta: np.ndarray  # float32 childhood-area effect on youth education
     # education path
     u_comp: np.ndarray
@@ -544,6 +546,44 @@ def _draw_households(
     }
 
 
+#: Youngest age gap between a parent and a child: a household's adults are the parents of its
+#: children only where they are at least this much older (otherwise a step-parent or a
+#: partner with no parent link in BEF).
+MIN_PARENT_GAP = 15
+
+
+def _parents(
+    part: dict[str, np.ndarray], mom: np.ndarray, base: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mother and father of a part's persons and of its newborns (global indices, -1: none).
+
+    A household's female adult is the mother and its male adult the father of the
+    household's children (present at move-in) who are at least ``MIN_PARENT_GAP``
+    years younger; a newborn's mother is the woman who gave birth and its father the
+    household's male adult. Adults have no parents in the simulated registers.
+    No random numbers are drawn, so the rest of the world is unchanged.
+    """
+    hh, adult, female, age = part["hh"], part["is_adult"], part["female"], part["age"]
+    n_hh = int(hh.max(initial=-1)) + 1
+    idx = np.arange(len(hh), dtype=np.int64)
+    mom_hh = np.full(n_hh, -1, np.int64)
+    dad_hh = np.full(n_hh, -1, np.int64)
+    mom_hh[hh[adult & female]] = idx[adult & female]
+    dad_hh[hh[adult & ~female]] = idx[adult & ~female]
+
+    def link(parent: np.ndarray) -> np.ndarray:
+        ok = ~adult & (parent >= 0)
+        ok &= age.take(np.maximum(parent, 0)) - age >= MIN_PARENT_GAP
+        return np.where(ok, parent + base, -1)
+
+    mother = link(mom_hh[hh])
+    father = link(dad_hh[hh])
+    mother_b = mom + base
+    dad = dad_hh[hh[mom]]
+    father_b = np.where(dad >= 0, dad + base, -1)
+    return mother, father, mother_b, father_b
+
+
 def make_population(
     rng: np.random.Generator, cfg: Config, areas: Areas, tens: Tenancies
 ) -> Persons:
@@ -556,6 +596,7 @@ def make_population(
         late = np.flatnonzero(tens.start >= rich_from)
         parts.append((_draw_households(rng, areas, late, tens, ref_year[late], True), 2))
     cols: dict[str, list[np.ndarray]] = {}
+    base = 0  # index of the part's first person among all household persons
     for part, cand in parts:
         c = np.full(len(part["hh"]), cand, dtype=np.int8)
         if cand == 0:
@@ -587,7 +628,13 @@ def make_population(
             "ref_year": b_year.astype(np.int64),
             "cand": part["cand"][mom],
         }
+        mother, father, mother_b, father_b = _parents(part, mom, base)
+        part["mother"], part["father"] = mother, father
+        part_b["mother"], part_b["father"] = mother_b, father_b
+        base += len(part["hh"]) + nb
         for key in (
+            "mother",
+            "father",
             "hh",
             "t_idx",
             "age",
@@ -633,6 +680,11 @@ def make_population(
     # are never counted in the area on a 1 January: they are not in the simulated registers.
     keep = np.flatnonzero(in_start <= in_end)
     P = {k: v.take(keep) for k, v in P.items()}
+    # parent links to the kept persons (-1: the parent is not in the simulated registers)
+    new_index = np.full(n, -1, np.int64)
+    new_index[keep] = np.arange(len(keep))
+    for key in ("mother", "father"):
+        P[key] = np.where(P[key] >= 0, new_index.take(np.maximum(P[key], 0)), -1)
     t_idx, area, birth = t_idx.take(keep), area.take(keep), birth.take(keep)
     in_start, in_end, alive_end = in_start.take(keep), in_end.take(keep), alive_end.take(keep)
     out_start, out_end = out_start.take(keep), out_end.take(keep)
@@ -710,6 +762,8 @@ def make_population(
         alive_end=cat(alive_end, r_alive, np.int16),
         ten=cat(t_idx, np.full(nr, -1), np.int32),
         cand=cat(P["cand"], np.zeros(nr), np.int8),
+        mother=cat(P["mother"], np.full(nr, -1), np.int32),
+        father=cat(P["father"], np.full(nr, -1), np.int32),
         theta=np.zeros(N, np.float32),
         u_comp=rng.random(N).astype(np.float32),
         p25=np.zeros(N, np.float32),

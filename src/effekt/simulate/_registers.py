@@ -39,6 +39,12 @@ class Emitter:
         self.rows = np.flatnonzero(b.member_fact[rows.pid])
         self.pnr_array = pd.array(self.pnr, dtype="str")
 
+    def parent_pnr(self, parent: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        """PNR of each person's parent in ``parent`` (indices), missing where none."""
+        ids = pd.array([*list(self.pnr), None], dtype="str")
+        rank = np.where(parent >= 0, self.rank.take(np.maximum(parent, 0)), -1)
+        return ids.take(np.where(rank >= 0, rank, len(ids) - 1))
+
     # ------------------------------------------------------------------ persons
 
     def persons_table(self) -> pd.DataFrame:
@@ -133,6 +139,9 @@ class Emitter:
                 "FOED_AAR": ps.birth.take(pid),
                 "KOEN": ps.female.take(pid).astype(np.int8) + np.int8(1),  # 1 male, 2 female
                 "HERKOMST": ps.herk.take(pid),
+                # parents' person keys, as in DST's BEF (missing: not in the registers)
+                "MOR_PNR": self.parent_pnr(ps.mother).take(pid),
+                "FAR_PNR": self.parent_pnr(ps.father).take(pid),
             },
             copy=False,
         )

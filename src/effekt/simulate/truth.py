@@ -88,7 +88,9 @@ class Truth:
         inheritance: pd.DataFrame,
         effects: Mapping[tuple[str, str], Effect],
         cohorts: pd.DataFrame,
+        child_effects: Mapping[str, pd.DataFrame] | None = None,
     ) -> None:
+        self._child_effects = dict(child_effects or {})
         self._units = units
         self._inheritance = inheritance
         self._effects = dict(effects)
@@ -121,6 +123,20 @@ class Truth:
         probabilities; on ``scale="log_odds"`` the difference of the log-odds of
         those means. ``n_children`` counts the children of the two groups.
 
+        For every kind with a planted effect, the frame also holds one row per child
+        outcome of ``effekt.registers.codes.CHILD_OUTCOMES`` and definition of
+        disadvantaged parents (``contrast="basic_education_minus_other"`` or
+        ``"no_work_minus_other"``, as in ``World.children()``: measured in the
+        parents' register rows at the child's age 15), on ``scale="probability"``:
+        among the children with at least one year of exposure to the kind at ages
+        6-17 whose outcome is observed, the mean outcome of children of
+        disadvantaged parents minus that of the others, as simulated
+        (``with_exposure``) and for the same children in the exact counterfactual
+        world without the kind (``without_exposure``, the realised outcomes with
+        common random numbers, not probabilities). ``change`` is then the effect on
+        the disadvantaged minus the effect on the others. Per-child effects are in
+        :meth:`child_effects`.
+
         Returns
         -------
         pandas.DataFrame
@@ -128,6 +144,46 @@ class Truth:
             with_exposure, change, n_children`` (a copy).
         """
         return self._inheritance.copy()
+
+    def child_effects(self, kind: str) -> pd.DataFrame:
+        """Every child's own true effect of ``kind`` on each child outcome.
+
+        For each child of ``World.children()`` (``person_id``), the outcome as
+        simulated minus the outcome in the exact counterfactual world without the
+        kind (common random numbers), for every outcome of
+        ``effekt.registers.codes.CHILD_OUTCOMES`` (NaN where the outcome is not
+        observed). Any estimand over children (a gradient change over chosen cells,
+        an exposure slope) is the same estimator applied to these effects instead
+        of the outcomes: the exact truth of that estimand on this sample.
+
+        Parameters
+        ----------
+        kind : str
+            An intervention kind with a planted effect.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``person_id`` and one column per child outcome (a copy).
+
+        Raises
+        ------
+        ParameterError
+            If the kind has no planted effect in this world.
+
+        Examples
+        --------
+        >>> from effekt import simulate
+        >>> world = simulate.denmark(n_areas=10, years=(2005, 2014), seed=1)
+        >>> eff = world.truth.child_effects("lbf_helhedsplan")
+        >>> list(eff.columns)[:2]
+        ['person_id', 'youth_edu_21']
+        """
+        if kind not in self._child_effects:
+            raise invalid_parameter(
+                "kind", "Truth.child_effects", f"one of {sorted(self._child_effects)}", kind
+            )
+        return self._child_effects[kind].copy()
 
     def att(
         self,

@@ -258,8 +258,19 @@ class World:
                 | {k: b.cohort[k].astype(np.int64) for k in KINDS}
             )
             self._cf = {k: b.frame(s) for k, s in b.cf_sums.items()}
+            from effekt.simulate._children import inheritance_truth
+
+            em = self._emit()
+            ids = np.full(b.ps.n, "", dtype=object)
+            ids[em.persons] = em.pnr
+            by_child, child_effects = inheritance_truth(b, ids)
+            inherit = pd.concat([b.inheritance(), by_child], ignore_index=True)
             self._truth = Truth(
-                units if len(units) else _empty_units(), b.inheritance(), self._cfg.effects, cohorts
+                units if len(units) else _empty_units(),
+                inherit,
+                self._cfg.effects,
+                cohorts,
+                child_effects,
             )
             b.release()
         return self._truth
@@ -337,9 +348,35 @@ class World:
         >>> from effekt import simulate
         >>> regs = simulate.denmark(n_areas=10, years=(2005, 2014), seed=1).registers()
         >>> list(regs["bef"].columns)
-        ['PNR', 'AAR', 'KOM', 'OMRAADE', 'FOED_AAR', 'KOEN', 'HERKOMST']
+        ['PNR', 'AAR', 'KOM', 'OMRAADE', 'FOED_AAR', 'KOEN', 'HERKOMST', 'MOR_PNR', 'FAR_PNR']
         """
         return self._emit().registers()
+
+    def children(self, *, window: tuple[int, int] = (6, 17), parent_age: int = 15) -> pd.DataFrame:
+        """The children table (schema ``children``), computed from the person-years.
+
+        The same table as ``effekt.registers.children(world.registers(),
+        interventions=world.interventions, window=window, parent_age=parent_age)``
+        (a test checks it), built without the registers: one row per child who lived
+        in a study area at an age in ``window``, with the parents' background, the
+        exposure to each intervention kind and the child outcomes of
+        ``effekt.registers.codes.CHILD_OUTCOMES``.
+
+        Examples
+        --------
+        >>> from effekt import simulate
+        >>> kids = simulate.denmark(n_areas=10, years=(2005, 2014), seed=1).children()
+        >>> sorted(set(kids["parents_education"].dropna()))
+        ['basic', 'higher', 'youth']
+        """
+        from effekt.registers._children import _window
+        from effekt.simulate._children import children_frame
+
+        window = _window(window)
+        em = self._emit()
+        present = set(self._interventions["kind"])
+        kinds = tuple(k for k in KINDS if k in present)
+        return children_frame(self._b, em.pnr, em.rank, kinds, window, int(parent_age))
 
     def _emit(self) -> Emitter:
         if self._emitter is None:
