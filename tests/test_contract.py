@@ -10,6 +10,7 @@ estimator is added without a case, so nothing escapes the contract.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -93,6 +94,14 @@ def _rd_frame() -> pd.DataFrame:
 
 
 # name -> (estimator factory, frame factory, fit(estimator, frame))
+
+
+@functools.lru_cache(maxsize=1)
+def _children_world():
+    """A small simulated Denmark with family links, for the social-inheritance designs."""
+    return ek.simulate.denmark(n_areas=40, years=(2005, 2020), seed=3)
+
+
 CASES: dict[
     str,
     tuple[Callable[[], Estimator], Callable[[], pd.DataFrame], Callable[..., Result]],
@@ -181,6 +190,18 @@ CASES: dict[
         lambda: ek.did.ChaisemartinDHaultfoeuille(effects=2, placebo=1),
         lambda: ek.datasets.load_dataset("mpdta"),
         _on_panel(_mpdta_panel),
+    ),
+    "CohortExposure": (
+        lambda: ek.inheritance.CohortExposure(outcome="charged_by_18", kind="lbf_helhedsplan"),
+        lambda: _children_world().children(),
+        lambda estimator, frame: estimator.fit(
+            frame, interventions=_children_world().interventions
+        ),
+    ),
+    "SiblingExposure": (
+        lambda: ek.inheritance.SiblingExposure(outcome="charged_by_18", kind="lbf_helhedsplan"),
+        lambda: _children_world().children(),
+        lambda estimator, frame: estimator.fit(frame),
     ),
     "SharpRD": (
         lambda: ek.rd.SharpRD(running="x", outcome="y"),

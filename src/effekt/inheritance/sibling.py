@@ -168,6 +168,11 @@ class SiblingExposure(Estimator):
         warn_dropped(ledger, len(children), _OWNER)
         keep = ~(no_link | alone)
         d = data.loc[keep].assign(family=fam[keep].to_numpy())
+        # a canonical row order, so that birth order among twins and a family's first area
+        # (its cluster) do not depend on how the caller's rows happen to be sorted
+        d = d.assign(_fam_key=d["family"].astype(str)).sort_values(
+            ["_fam_key", "birth_year", "person_id"], kind="stable"
+        )
         fit = _fit(d, expo_col, self.birth_order, self.cluster)
         return SiblingExposureResult(
             fit=fit,
