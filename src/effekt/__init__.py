@@ -48,7 +48,8 @@ from effekt.options import options, set_options
 from effekt.schemas import list_schemas, load_schema, validate
 
 if TYPE_CHECKING:  # pragma: no cover
-    from effekt import datasets, disclosure, io, lists, registers, simulate  # noqa: F401
+    from effekt import datasets, disclosure, io, lists, participants, registers  # noqa: F401
+    from effekt import simulate  # noqa: F401
     from effekt.panel import Panel
     from effekt.study import Study
 
@@ -59,6 +60,7 @@ _LAZY_MODULES = {
     "did",
     "io",
     "lists",
+    "participants",
     "registers",
     "simulate",
     "synth",

@@ -156,6 +156,20 @@ _LABELS: dict[str, tuple[str, str]] = {
     "replication_std_diff": ("Difference / tolerance", "Afvigelse / tolerance"),
     "replication_within": ("within tolerance", "inden for tolerancen"),
     "replication_outside": ("outside tolerance or missing", "uden for tolerancen eller mangler"),
+    # participants followed against matched non-participants (effekt.participants)
+    "years_since_start": ("Years since the participant's start", "År siden deltagerens start"),
+    "matched_did": (
+        "Matched DiD: participants minus matched non-participants",
+        "Matchet DiD: deltagere minus matchede ikke-deltagere",
+    ),
+    "naive_difference": (
+        "Naive participant - non-participant difference",
+        "Naiv forskel mellem deltagere og ikke-deltagere",
+    ),
+    "smd": ("Standardised mean difference", "Standardiseret middelværdiforskel"),
+    "before_matching": ("Before matching", "Før matchning"),
+    "after_matching": ("After matching", "Efter matchning"),
+    "covariate_balance": ("Covariate balance", "Balance i baggrundsvariable"),
     # simulation studies (effekt.simulate.monte_carlo): performance measures
     "mc_bias": ("Bias", "Bias"),
     "mc_emp_se": ("Empirical SE", "Empirisk SE"),

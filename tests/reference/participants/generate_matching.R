@@ -1,0 +1,32 @@
+# Reference values for effekt.participants' nearest-neighbour matching and its
+# Abadie-Imbens standard error: R package Matching (Sekhon 2011, doi:10.18637/jss.v042.i07),
+# Debian r-cran-matching, on the Dehejia-Wahba NSW sample that ships with it (`lalonde`, 445 rows).
+# Run: Rscript generate_matching.R  (writes lalonde.csv and matching_reference.json)
+suppressMessages(library(Matching))
+data(lalonde)
+write.csv(lalonde, "lalonde.csv", row.names = FALSE)
+glm1 <- glm(treat ~ age + I(age^2) + educ + I(educ^2) + black + hisp + married + nodegr +
+              re74 + I(re74^2) + re75 + I(re75^2) + u74 + u75, family = binomial, data = lalonde)
+ps <- glm1$fitted
+Y <- lalonde$re78
+Tr <- lalonde$treat
+X <- cbind(lalonde$age, lalonde$educ, lalonde$re74, lalonde$re75)
+cases <- list(
+  ps_m1 = Match(Y = Y, Tr = Tr, X = ps, M = 1, estimand = "ATT", Var.calc = 1),
+  ps_m3 = Match(Y = Y, Tr = Tr, X = ps, M = 3, estimand = "ATT", Var.calc = 1),
+  ps_m1_noreplace = Match(Y = Y, Tr = Tr, X = ps, M = 1, estimand = "ATT", replace = FALSE, ties = FALSE, Var.calc = 1),
+  ps_m1_caliper = Match(Y = Y, Tr = Tr, X = ps, M = 1, estimand = "ATT", caliper = 0.1, Var.calc = 1),
+  mahal_m1 = Match(Y = Y, Tr = Tr, X = X, M = 1, estimand = "ATT", Weight = 2, Var.calc = 1),
+  mahal_m4 = Match(Y = Y, Tr = Tr, X = X, M = 4, estimand = "ATT", Weight = 2, Var.calc = 1)
+)
+num <- function(x) formatC(x, digits = 12, format = "g")
+lines <- c()
+for (nm in names(cases)) {
+  r <- cases[[nm]]
+  lines <- c(lines, sprintf('  "%s": {"estimate": %s, "std_error": %s, "n_treated": %d, "n_drops": %d}',
+                            nm, num(r$est), num(r$se), as.integer(r$wnobs), as.integer(r$ndrops)))
+}
+json <- c("{", sprintf('  "peer": "R Matching %s (%s)",', packageVersion("Matching"), R.version.string),
+          sprintf('  "ps_glm_coef": [%s],', paste(num(coef(glm1)), collapse = ", ")),
+          paste(lines, collapse = ",\n"), "}")
+writeLines(json, "matching_reference.json")
