@@ -48,8 +48,15 @@ from effekt.options import options, set_options
 from effekt.schemas import list_schemas, load_schema, validate
 
 if TYPE_CHECKING:  # pragma: no cover
-    from effekt import datasets, disclosure, io, lists, participants, registers  # noqa: F401
-    from effekt import simulate  # noqa: F401
+    from effekt import (  # noqa: F401
+        datasets,
+        disclosure,
+        io,
+        lists,
+        participants,
+        registers,
+        simulate,
+    )
     from effekt.panel import Panel
     from effekt.study import Study
 

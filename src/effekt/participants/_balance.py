@@ -196,7 +196,10 @@ def nearest_neighbour(
             ts.append(np.full(len(order), i, np.int64))
             cs.append(order.astype(np.int64))
             ws.append(np.full(len(order), 1.0 / len(order)))
-    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.empty(0, dt)
+
+    def cat(parts: list[np.ndarray], dt: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dt) if parts else np.empty(0, dt)
+
     return Matches(
         cat(ts, np.int64), cat(cs, np.int64), cat(ws, float), np.asarray(unmatched, np.int64)
     )

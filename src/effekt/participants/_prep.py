@@ -108,8 +108,8 @@ def build_records(
     starts = _year_of(participants[start], "start", owner)
     part = pd.Series(starts, index=participants[person].to_numpy())
 
-    cols = list(dict.fromkeys([person, time, outcome, *covariates, *exact, *([cluster] or [])]))
-    cols = [c for c in cols if c is not None]
+    extra = [] if cluster is None else [cluster]
+    cols = list(dict.fromkeys([person, time, outcome, *covariates, *exact, *extra]))
     py = person_years.loc[:, cols].copy()
     py[time] = _year_of(py[time], "time", owner)
     dup_py = py.duplicated([person, time], keep=False)
@@ -140,19 +140,19 @@ def build_records(
     treated: list[np.ndarray] = []
     is_participant = np.isin(ids, part.index.to_numpy())
     in_data = part.index.isin(ids)
-    for pid, s in part[~in_data].items():
+    for pid, first in part[~in_data].items():
         ledger_rows.append(
-            {"row": pid, "unit": pid, "time": s, "reason": "participant not in person_years"}
+            {"row": pid, "unit": pid, "time": first, "reason": "participant not in person_years"}
         )
     levels: list[np.ndarray] = []
     changes: list[np.ndarray] = []
     for s in np.unique(starts):
         base = s - 1
         need = np.concatenate([[base], s + event_times])
-        col = np.searchsorted(years, need)
-        present = (col < len(years)) & (years[np.minimum(col, len(years) - 1)] == need)
+        where = np.searchsorted(years, need)
+        present = (where < len(years)) & (years[np.minimum(where, len(years) - 1)] == need)
         block = np.full((len(ids), len(need)), np.nan)
-        block[:, present] = ymat[:, col[present]]
+        block[:, present] = ymat[:, where[present]]
         complete = np.isfinite(block).all(axis=1)
         p_here = part.index[(part.to_numpy() == s) & in_data].to_numpy()
         p_pos = np.sort(pos[p_here].to_numpy())  # row order of the caller never matters
@@ -202,7 +202,7 @@ def build_records(
     )
     bad = ~np.isfinite(x).all(axis=1)
     if bad.any():
-        shown = base_rows.loc[bad, list(covariates)].reset_index()
+        shown = base_rows.iloc[np.flatnonzero(bad)][list(covariates)].reset_index()
         shown.columns = [person, time, *covariates]
         raise DataError(
             f"The covariates of {owner} (argument 'covariates') have missing or non-finite "

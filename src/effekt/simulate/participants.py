@@ -206,13 +206,20 @@ def participants(
     spells = spells[spells["kind"] == kind]
     cand = bef[(bef["age"] == age) & bef["area_id"].notna()]
     on = np.zeros(len(cand), bool)
-    for sp in spells.itertuples(index=False):
-        last = y1_world if pd.isna(sp.end_year) else int(sp.end_year)
-        when = cand["year"].between(int(sp.start_year), last).to_numpy()
+    ends = spells["end_year"].fillna(y1_world).to_numpy(np.int64)
+    for first, last, scope, kom, area in zip(
+        spells["start_year"].to_numpy(np.int64),
+        ends,
+        spells["scope"].to_numpy(object),
+        spells["kommune_code"].to_numpy(np.int64),
+        spells["area_id"].to_numpy(object),
+        strict=True,
+    ):
+        when = cand["year"].between(int(first), int(last)).to_numpy()
         where = (
-            (cand["kommune_code"] == sp.kommune_code).to_numpy()
-            if sp.scope == "kommune"
-            else (cand["area_id"] == sp.area_id).to_numpy()
+            (cand["kommune_code"] == kom).to_numpy()
+            if scope == "kommune"
+            else (cand["area_id"] == area).to_numpy()
         )
         on |= when & where
     eligible = cand[on & (cand["year"] > y0_world)]

@@ -7,7 +7,8 @@ reweighted to the treated means of the covariates (first moments), and in a seco
 also to the treated means of age^2, educ^2 (second moments).
 
 Run in a scratch venv:
-    uv venv /work/peers/ebal && VIRTUAL_ENV=/work/peers/ebal uv pip install empirical-calibration==0.12 pandas
+    uv venv /work/peers/ebal
+    VIRTUAL_ENV=/work/peers/ebal uv pip install empirical-calibration==0.12 pandas
     /work/peers/ebal/bin/python generate_ebal.py   # writes ebal_reference.json
 """
 
