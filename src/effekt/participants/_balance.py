@@ -90,11 +90,16 @@ class Matches:
 def propensity_score(x: np.ndarray, d: np.ndarray, *, owner: str) -> np.ndarray:
     """Linear predictor (log-odds) of a logit of ``d`` on ``[1, x]`` (statsmodels).
 
+    Under (quasi-)separation, e.g. a rare 0/1 covariate that no participant has, the
+    maximum-likelihood logit has no finite solution; the score is then refitted with
+    a small ridge penalty (statsmodels ``GLM.fit_regularized``, ``L1_wt=0``, penalty
+    1e-3 per observation on standardised columns), which keeps the ranking of the
+    others, and an :class:`~effekt.AssumptionWarning` says so.
+
     Raises
     ------
     IdentificationError
-        If the logit does not converge or separates participants perfectly
-        (then no comparison person resembles some participants).
+        If even the penalised fit fails.
     """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
@@ -103,15 +108,46 @@ def propensity_score(x: np.ndarray, d: np.ndarray, *, owner: str) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("error", RuntimeWarning)
         try:
             fit = sm.Logit(d.astype(float), design).fit(disp=0, method="newton", maxiter=100)
-        except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError) as err:
-            raise IdentificationError(
-                f"The propensity-score logit of {owner} failed ({type(err).__name__}: {err}). "
-                "Some covariate (or combination) separates participants from comparison "
-                "persons; remove or coarsen it in 'covariates', or use method='entropy'."
-            ) from None
-    return np.asarray(design @ fit.params, dtype=float)
+            return np.asarray(design @ fit.params, dtype=float)
+        except (
+            PerfectSeparationWarning,
+            ConvergenceWarning,
+            RuntimeWarning,
+            np.linalg.LinAlgError,
+        ):
+            pass
+    from effekt.errors import AssumptionWarning
+
+    warnings.warn(
+        f"{owner}: the propensity-score logit has no finite maximum-likelihood fit "
+        "(a covariate separates participants from comparison persons, e.g. a category "
+        "no participant has); it was refitted with a small ridge penalty. Check the "
+        "balance table, and consider coarsening that covariate.",
+        AssumptionWarning,
+        stacklevel=4,
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            glm = sm.GLM(d.astype(float), design, family=sm.families.Binomial())
+            alpha = np.r_[0.0, np.full(design.shape[1] - 1, 1e-3)]
+            params = glm.fit_regularized(alpha=alpha, L1_wt=0.0, maxiter=200).params
+    except (ValueError, np.linalg.LinAlgError) as err:
+        raise IdentificationError(
+            f"The propensity-score logit of {owner} failed ({type(err).__name__}: {err}). "
+            "Remove or coarsen the separating covariate in 'covariates', or use "
+            "distance='mahalanobis' or method='entropy'."
+        ) from None
+    score = np.asarray(design @ params, dtype=float)
+    if not np.isfinite(score).all():
+        raise IdentificationError(
+            f"The propensity-score logit of {owner} gave non-finite scores; remove or "
+            "coarsen the separating covariate in 'covariates'."
+        )
+    return score
 
 
 def nearest_neighbour(

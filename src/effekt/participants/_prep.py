@@ -167,6 +167,8 @@ def build_records(
                     "reason": "participant without outcome in the base year or a follow-up year",
                 }
             )
+        if not ok.any():  # a cohort without participants needs no comparisons
+            continue
         c_pos = np.flatnonzero(complete & ~is_participant)
         use = np.concatenate([p_pos[ok], c_pos])
         persons.append(ids[use])
@@ -183,6 +185,12 @@ def build_records(
             "see result.ledger.",
             DroppedRowsWarning,
             stacklevel=4,
+        )
+    if not persons:
+        raise IdentificationError(
+            f"No participant of {owner} has the outcome {outcome!r} in the base year "
+            f"(start - 1) and all {follow_up + 1} follow-up years; lower 'follow_up' or "
+            "check the years in 'person_years'."
         )
     person_arr = np.concatenate(persons)
     cohort_arr = np.concatenate(cohorts)

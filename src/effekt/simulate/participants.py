@@ -16,7 +16,9 @@ The module reads only the world's public tables (``registers()``, ``persons`` an
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -189,6 +191,71 @@ def participants(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise invalid_parameter("seed", _OWNER, "a non-negative integer", seed)
 
+    eligible, cov, years = _prepare(world, kind, age, outcome)
+    years = years.copy()
+    ids = eligible["person_id"].to_numpy()
+    start = eligible["year"].to_numpy(np.int64)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9A27]))
+    lin = selection * (cov.to_numpy() @ np.array([_SELECTION[c] for c in COVARIATES]))
+    intercept = _intercept(lin, share)
+    takes_part = rng.random(len(cov)) < 1.0 / (1.0 + np.exp(-(intercept + lin)))
+
+    part = pd.Series(takes_part, index=ids)
+    is_part = years["person_id"].map(part).to_numpy(bool)
+    post = is_part & (years["event_time"].to_numpy() >= 0)
+    flip = rng.random(len(years)) < effect
+    gain = (post & (years["y0"].to_numpy() == 0) & flip).astype(np.int64)
+    years[outcome] = years["y0"].to_numpy(np.int64) + gain
+    for c in COVARIATES:
+        years[c] = years["person_id"].map(cov[c]).to_numpy(np.float64)
+    years = years.sort_values(["person_id", "year"], kind="stable").reset_index(drop=True)
+
+    table = pd.DataFrame(
+        {
+            "person_id": ids[takes_part],
+            "start_year": start[takes_part],
+            "area_id": eligible["area_id"].to_numpy(object)[takes_part],
+            "kommune_code": eligible["kommune_code"].to_numpy(np.int64)[takes_part],
+        }
+    )
+    table["person_id"] = table["person_id"].astype(str)
+    table["area_id"] = table["area_id"].astype(str)
+    # the exact gains Y(1) - Y(0) of the participants, kept for ParticipantSimulation.att
+    of_part = years["person_id"].map(part).to_numpy(bool)
+    untreated = pd.DataFrame(
+        {
+            "person_id": years["person_id"].to_numpy()[of_part],
+            "event_time": years["event_time"].to_numpy(np.int64)[of_part],
+            "gain": (years[outcome] - years["y0"]).to_numpy(np.int64)[of_part],
+        }
+    )
+    person_years = years.drop(columns=["y0", "event_time"])
+    return ParticipantSimulation(
+        participants=table.sort_values("person_id").reset_index(drop=True),
+        person_years=person_years,
+        covariates=COVARIATES,
+        outcome=outcome,
+        effect=float(effect),
+        kind=kind,
+        _untreated=untreated,
+    )
+
+
+# The eligible youths and their untreated outcomes depend only on the world, the kind,
+# the age and the outcome; kept per world so that repeated draws (coverage studies)
+# do not rebuild the registers each time.
+_PREPARED: weakref.WeakKeyDictionary[World, dict[tuple[str, int, str], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _prepare(
+    world: World, kind: str, age: int, outcome: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    cache = _PREPARED.setdefault(world, {})
+    key = (kind, age, outcome)
+    if key in cache:
+        return cast(tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], cache[key])
     y0_world, y1_world = world.years
     regs = world.registers()
     bef = regs["bef"]
@@ -246,12 +313,7 @@ def participants(
         },
         index=eligible["person_id"].to_numpy(),
     )
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9A27]))
-    lin = selection * (cov.to_numpy() @ np.array([_SELECTION[c] for c in COVARIATES]))
-    intercept = _intercept(lin, share)
-    takes_part = rng.random(len(cov)) < 1.0 / (1.0 + np.exp(-(intercept + lin)))
     start = eligible["year"].to_numpy(np.int64)
-
     # untreated outcomes of the eligible youths in every year from the base year on
     ids = eligible["person_id"].to_numpy()
     first = pd.Series(start - 1, index=ids)
@@ -259,45 +321,8 @@ def participants(
     years = years[years["year"] >= years["person_id"].map(first).to_numpy()]
     years["y0"] = _outcome(regs, years, outcome)
     years["event_time"] = years["year"] - years["person_id"].map(pd.Series(start, index=ids))
-    part = pd.Series(takes_part, index=ids)
-    is_part = years["person_id"].map(part).to_numpy(bool)
-    post = is_part & (years["event_time"].to_numpy() >= 0)
-    flip = rng.random(len(years)) < effect
-    gain = (post & (years["y0"].to_numpy() == 0) & flip).astype(np.int64)
-    years[outcome] = years["y0"].to_numpy(np.int64) + gain
-    for c in COVARIATES:
-        years[c] = years["person_id"].map(cov[c]).to_numpy(np.float64)
-    years = years.sort_values(["person_id", "year"], kind="stable").reset_index(drop=True)
-
-    table = pd.DataFrame(
-        {
-            "person_id": ids[takes_part],
-            "start_year": start[takes_part],
-            "area_id": eligible["area_id"].to_numpy(object)[takes_part],
-            "kommune_code": eligible["kommune_code"].to_numpy(np.int64)[takes_part],
-        }
-    )
-    table["person_id"] = table["person_id"].astype(str)
-    table["area_id"] = table["area_id"].astype(str)
-    # the exact gains Y(1) - Y(0) of the participants, kept for ParticipantSimulation.att
-    of_part = years["person_id"].map(part).to_numpy(bool)
-    untreated = pd.DataFrame(
-        {
-            "person_id": years["person_id"].to_numpy()[of_part],
-            "event_time": years["event_time"].to_numpy(np.int64)[of_part],
-            "gain": (years[outcome] - years["y0"]).to_numpy(np.int64)[of_part],
-        }
-    )
-    person_years = years.drop(columns=["y0", "event_time"])
-    return ParticipantSimulation(
-        participants=table.sort_values("person_id").reset_index(drop=True),
-        person_years=person_years,
-        covariates=COVARIATES,
-        outcome=outcome,
-        effect=float(effect),
-        kind=kind,
-        _untreated=untreated,
-    )
+    cache[key] = (eligible, cov, years)
+    return eligible, cov, years
 
 
 def _intercept(lin: np.ndarray, share: float) -> float:
