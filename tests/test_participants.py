@@ -402,3 +402,13 @@ def test_matching_covers_the_simulated_effect_and_naive_does_not(world):
     # parental education and origin) and its intervals miss the truth
     assert abs(np.mean(naive_errors)) > 3 * abs(np.mean(errors))
     assert naive_covered / reps < 0.5
+
+
+def test_separated_propensity_logit_falls_back_to_ridge_with_a_warning():
+    participants, py = _toy(seed=9, n=300)
+    rare = ~py["person_id"].isin(participants["person_id"]) & py["person_id"].str.endswith("7")
+    py = py.assign(x3=rare.astype(float))  # a category no participant has
+    est = MatchedFollowUp(outcome="y", covariates=["x1", "x2", "x3"])
+    with pytest.warns(ek.AssumptionWarning, match="refitted with a small ridge penalty"):
+        res = est.fit(participants, py)
+    assert res.balance.set_index("covariate").loc["x3", "mean_comparison_after"] < 0.05
