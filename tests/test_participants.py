@@ -412,3 +412,29 @@ def test_separated_propensity_logit_falls_back_to_ridge_with_a_warning():
     with pytest.warns(ek.AssumptionWarning, match="refitted with a small ridge penalty"):
         res = est.fit(participants, py)
     assert res.balance.set_index("covariate").loc["x3", "mean_comparison_after"] < 0.05
+
+
+def test_start_dates_and_family_clusters():
+    participants, py = _toy(seed=10, n=300)
+    est = MatchedFollowUp(outcome="y", covariates=["x1", "x2"])
+    by_year = _fit(est, participants, py).to_frame()
+    dates = participants.assign(
+        start_year=pd.to_datetime(participants["start_year"].astype(str) + "-08-01")
+    )
+    pd.testing.assert_frame_equal(_fit(est, dates, py).to_frame(), by_year)
+    # families of ten persons resampled together in the bootstrap
+    py = py.assign(family=py["person_id"].str[:4])
+    boot = MatchedFollowUp(
+        outcome="y", covariates=["x1", "x2"], method="cem", cluster="family", n_boot=30, seed=1
+    )
+    res = _fit(boot, participants, py)
+    assert "clusters of 'family'" in res.inference
+    assert res.to_frame()["std_error"].iloc[1:].gt(0).all()
+
+
+def test_participants_missing_from_person_years_go_to_the_ledger():
+    participants, py = _toy(seed=11, n=200)
+    extra = pd.concat([participants, pd.DataFrame({"person_id": ["ghost"], "start_year": [2010]})])
+    with pytest.warns(ek.DroppedRowsWarning, match="1 participant not in person_years"):
+        res = MatchedFollowUp(outcome="y", covariates=["x1"]).fit(extra, py)
+    assert "ghost" in res.ledger.to_frame()["unit"].tolist()

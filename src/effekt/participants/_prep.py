@@ -180,9 +180,9 @@ def build_records(
         pd.DataFrame(ledger_rows, columns=["row", "unit", "time", "reason"])
     )
     if ledger_rows:
+        reasons = "; ".join(f"{n} {reason}" for reason, n in ledger.counts().items())
         warnings.warn(
-            f"{owner}: {len(ledger_rows)} participant(s) dropped ({ledger.describe()}); "
-            "see result.ledger.",
+            f"{owner}: {len(ledger_rows)} participant(s) dropped ({reasons}); see result.ledger.",
             DroppedRowsWarning,
             stacklevel=4,
         )
