@@ -51,13 +51,9 @@ def _toy(seed: int = 0, n: int = 600, tau: float = 1.0):
     return participants, py
 
 
-def _fit(est, participants, py, *, separation_ok=False):
+def _fit(est, participants, py):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ek.DroppedRowsWarning)
-        if separation_ok:  # rare categories in small simulated cohorts (ridge fallback)
-            warnings.filterwarnings(
-                "ignore", "MatchedFollowUp: the propensity", ek.AssumptionWarning
-            )
         return est.fit(participants, py)
 
 
@@ -374,7 +370,12 @@ def test_simulated_participants(world):
 
 @pytest.mark.slow
 def test_matching_covers_the_simulated_effect_and_naive_does_not(world):
-    """Coverage over participation draws in one world: matched DiD vs naive difference."""
+    """Coverage over participation draws in one world: matched DiD vs naive difference.
+
+    Observed when written (40 draws): Mahalanobis 1-NN coverage 0.925, mean error
+    -0.007 (truth 0.034, mean AI SE 0.033, SD of errors 0.032); naive difference
+    coverage 0.0, mean error +0.154.
+    """
     covered, naive_covered, errors, naive_errors = 0, 0, [], []
     reps = 40
     for seed in range(reps):
@@ -383,11 +384,13 @@ def test_matching_covers_the_simulated_effect_and_naive_does_not(world):
         tau = float(truth["estimate"].iloc[-1])
         res = _fit(
             MatchedFollowUp(
-                outcome=sim.outcome, covariates=sim.covariates, exact=["age"], n_neighbors=3
+                outcome=sim.outcome,
+                covariates=sim.covariates,
+                exact=["age"],
+                distance="mahalanobis",
             ),
             sim.participants,
             sim.person_years,
-            separation_ok=True,
         )
         row = res.to_frame().iloc[-1]
         naive = res.naive.iloc[-1]
