@@ -225,6 +225,9 @@ def test_result_protocol_and_love_plot():
     ax = res.love_plot()
     assert ax.get_title() and len(ax.get_yticklabels()) == 2
     assert res.plot(naive=True).get_title()
+    with ek.set_options(language="da"):
+        assert res.love_plot().get_title() == "Balance i baggrundsvariable"
+        assert res.plot().get_xlabel() == "År siden deltagerens start"
     m = res.matches
     assert set(m.columns) == {"participant", "start_year", "comparison", "weight"}
     assert np.allclose(m.groupby("participant")["weight"].sum(), 1.0)
