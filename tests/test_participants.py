@@ -5,6 +5,8 @@ that made them):
 
 - nearest-neighbour ATT and Abadie-Imbens SE against R's Matching 4.10-8
   (generate_matching.R) on the NSW data that ships with it;
+- the matcher's SATEs against the numbers Abadie & Imbens published from their own Stata
+  `match` on the same data (abadie_imbens_published.json, with the source);
 - entropy-balancing weights against empirical-calibration 0.12 (generate_ebal.py).
 """
 
