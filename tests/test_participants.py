@@ -22,7 +22,7 @@ import pytest
 
 import effekt as ek
 from effekt.participants import MatchedFollowUp, entropy_balance, nearest_neighbour
-from effekt.participants._balance import conditional_variance
+from effekt.participants._balance import bias_adjustment, conditional_variance
 
 REF = Path(__file__).parent / "reference" / "participants"
 NSW_COVARIATES = ["age", "educ", "black", "hisp", "married", "nodegr", "re74", "re75"]
@@ -197,6 +197,7 @@ def test_entropy_balance_edge_and_infeasible_targets():
         {"distance": "mahalanobis", "n_neighbors": 2},
         {"replace": False},
         {"caliper": 0.2},
+        {"n_neighbors": 3, "bias_adjust": True},
         {"method": "cem", "n_boot": 49, "seed": 1},
         {"method": "entropy", "n_boot": 49, "seed": 1, "moments": 2},
     ],
@@ -464,3 +465,31 @@ def test_matcher_reproduces_abadie_imbens_published_sate(case):
     y1 = to_treated.counterfactual(y[tr], int((~tr).sum()))
     sate = ((y[tr] - y0).sum() + (y1 - y[~tr]).sum()) / len(y)
     assert sate == pytest.approx(ref["sate"], abs=5e-4)  # published to 3 decimals
+
+
+@pytest.mark.parametrize("case", ["mahal_m1_biasadj", "ps_m1_biasadj_z"])
+def test_bias_adjusted_matching_matches_r_matching(case):
+    d, ref = _nsw()
+    ba = json.loads((REF / "matching_biasadj_reference.json").read_text())[case]
+    tr = d["treat"].to_numpy() == 1
+    y = d["re78"].to_numpy(float)
+    if case.startswith("mahal"):
+        x = d[["age", "educ", "re74", "re75"]].to_numpy(float)
+        feats, z, tie, var_tol = x @ np.linalg.cholesky(np.linalg.inv(np.cov(x.T))), x, 1e-10, 1e-10
+    else:
+        ps = _nsw_ps(d, ref["ps_glm_coef"])
+        feats = (ps / ps.std(ddof=1))[:, None]
+        z = d[NSW_COVARIATES].to_numpy(float)
+        tie, var_tol = 1e-5, np.sqrt(np.finfo(float).eps)
+    m = nearest_neighbour(feats[tr], feats[~tr], tie_tol=tie)
+    n1 = int(tr.sum())
+    shift = bias_adjustment(m, z[tr], z[~tr], y[~tr], n1)[:, 0]
+    tau = y[tr] - m.counterfactual(y[~tr], n1) - shift
+    est = tau.mean()
+    k, kk = m.control_weights(int((~tr).sum()))
+    s2 = conditional_variance(feats[~tr], y[~tr], tie_tol=var_tol)
+    se = np.sqrt((((tau - est) ** 2).sum() + (s2 * (k**2 - kk)).sum()) / n1**2)
+    # Matching(BiasAdjust=TRUE, Var.calc=1): the estimate to 1e-8; the SE to 1e-8 with
+    # Mahalanobis distance and to 5% on the tied propensity scores (see above)
+    assert est == pytest.approx(ba["estimate"], rel=1e-8)
+    assert se == pytest.approx(ba["std_error"], rel=1e-8 if case.startswith("mahal") else 0.05)

@@ -74,6 +74,12 @@ class MatchedFollowUp(Estimator):
     caliper : float, optional
         Largest distance of a match: in standard deviations of the linear propensity
         score (0.2 is Austin's 2011 advice), or in Mahalanobis units.
+    bias_adjust : bool, default False
+        For ``method="nearest"``: the regression bias adjustment of Abadie & Imbens
+        (2011): the controls' outcome changes are regressed on the covariates (and
+        start cohorts), weighted by how often each control is used, and each
+        participant's matched change is shifted by the covariate discrepancy times
+        the slopes (``Matching(BiasAdjust=TRUE)``).
     exact : sequence of str, default ()
         Columns to match exactly on (in the base year), besides the start cohort.
     cem_bins : int, default 5
@@ -162,6 +168,7 @@ class MatchedFollowUp(Estimator):
         n_neighbors: int = 1,
         replace: bool = True,
         caliper: float | None = None,
+        bias_adjust: bool = False,
         exact: Sequence[str] = (),
         cem_bins: int = 5,
         moments: int = 1,
@@ -184,6 +191,7 @@ class MatchedFollowUp(Estimator):
         self.n_neighbors = n_neighbors
         self.replace = replace
         self.caliper = caliper
+        self.bias_adjust = bias_adjust
         self.exact = exact
         self.cem_bins = cem_bins
         self.moments = moments
@@ -221,6 +229,7 @@ class MatchedFollowUp(Estimator):
         check_choice("on_unmatched", _OWNER, self.on_unmatched, ("drop", "raise"))
         check_choice("moments", _OWNER, self.moments, (1, 2))
         check_choice("replace", _OWNER, self.replace, (True, False))
+        check_choice("bias_adjust", _OWNER, self.bias_adjust, (True, False))
         pos_int("n_neighbors", self.n_neighbors)
         pos_int("cem_bins", self.cem_bins, 2)
         pos_int("follow_up", self.follow_up, 0)
@@ -301,8 +310,13 @@ class MatchedFollowUp(Estimator):
         y = np.column_stack([rec.change, rec.change.mean(axis=1)])
         if matches is not None:
             k, kk = _control_weights(matches, len(rec.person))
-            est = (y[keep_t].sum(axis=0) - k @ y) / n1
-            se = self._abadie_imbens(rec, features, matches, keep_t, y, est, k, kk)
+            adj = np.zeros_like(y)
+            if self.bias_adjust:
+                cohorts = np.unique(rec.cohort)
+                z = np.column_stack([rec.x, rec.cohort[:, None] == cohorts[None, 1:]])
+                adj = B.bias_adjustment(matches, z, z, y, len(rec.person))
+            est = ((y - adj)[keep_t].sum(axis=0) - k @ y) / n1
+            se = self._abadie_imbens(rec, features, matches, keep_t, y - adj, est, k, kk, y)
             inference = f"Abadie-Imbens (2006) standard errors (J = {self.variance_matches})" + (
                 ", propensity score treated as known" if self.distance == "propensity" else ""
             )
@@ -365,9 +379,10 @@ class MatchedFollowUp(Estimator):
         if self.method == "nearest":
             how = "with" if self.replace else "without"
             cal = f", caliper {self.caliper:g}" if self.caliper is not None else ""
+            ba = ", bias-adjusted" if self.bias_adjust else ""
             return (
                 f"{self.n_neighbors}-nearest-neighbour matching on the {self.distance} "
-                f"distance, {how} replacement{cal}"
+                f"distance, {how} replacement{cal}{ba}"
             )
         if self.method == "cem":
             return f"coarsened exact matching ({self.cem_bins} bins)"
@@ -487,10 +502,12 @@ class MatchedFollowUp(Estimator):
         est: np.ndarray,
         k: np.ndarray,
         kk: np.ndarray,
+        y_raw: np.ndarray,
     ) -> np.ndarray:
+        # y: the participants' (bias-adjusted) changes; y_raw: everybody's raw changes
         n1 = keep_t.sum()
-        cf = np.zeros_like(y)
-        np.add.at(cf, m.t, m.w[:, None] * y[m.c])
+        cf = np.zeros_like(y_raw)
+        np.add.at(cf, m.t, m.w[:, None] * y_raw[m.c])
         first = ((y[keep_t] - cf[keep_t] - est) ** 2).sum(axis=0)
         used = (k**2 - kk) > 0
         second = np.zeros(y.shape[1])
@@ -498,7 +515,7 @@ class MatchedFollowUp(Estimator):
             ci = np.flatnonzero((rec.exact == cell) & ~rec.treated)
             sel = used[ci]
             s2 = B.conditional_variance(
-                f[ci], y[ci], n_matches=int(self.variance_matches), rows=np.flatnonzero(sel)
+                f[ci], y_raw[ci], n_matches=int(self.variance_matches), rows=np.flatnonzero(sel)
             )
             second += ((k[ci][sel] ** 2 - kk[ci][sel])[:, None] * s2).sum(axis=0)
         return np.asarray(np.sqrt((first + second) / n1**2))

@@ -30,3 +30,19 @@ json <- c("{", sprintf('  "peer": "R Matching %s (%s)",', packageVersion("Matchi
           sprintf('  "ps_glm_coef": [%s],', paste(num(coef(glm1)), collapse = ", ")),
           paste(lines, collapse = ",\n"), "}")
 writeLines(json, "matching_reference.json")
+
+# bias-adjusted matching (Abadie & Imbens 2011): regression of the controls' outcome on Z
+Z <- cbind(lalonde$age, lalonde$educ, lalonde$black, lalonde$hisp, lalonde$married,
+           lalonde$nodegr, lalonde$re74, lalonde$re75)
+ba <- list(
+  mahal_m1_biasadj = Match(Y = Y, Tr = Tr, X = X, Z = X, M = 1, estimand = "ATT", Weight = 2,
+                           BiasAdjust = TRUE, Var.calc = 1),
+  ps_m1_biasadj_z = Match(Y = Y, Tr = Tr, X = ps, Z = Z, M = 1, estimand = "ATT",
+                          BiasAdjust = TRUE, Var.calc = 1)
+)
+ba_lines <- c()
+for (nm in names(ba)) {
+  r <- ba[[nm]]
+  ba_lines <- c(ba_lines, sprintf('  "%s": {"estimate": %s, "std_error": %s}', nm, num(r$est), num(r$se)))
+}
+writeLines(c("{", paste(ba_lines, collapse = ",\n"), "}"), "matching_biasadj_reference.json")
