@@ -298,8 +298,8 @@ def conditional_variance(
 
     Each unit's variance is the sample variance of its own ``y`` and that of its
     ``n_matches`` nearest other units of the group (ties included), the estimator
-    of ``Matching(Var.calc=J)`` (whose tie tolerance on squared distances is
-    ``sqrt(machine epsilon)``). ``y`` may have several columns. ``rows``: compute
+    of ``Matching(Var.calc=J)`` (whose tie tolerance on squared distances is its
+    ``distance.tolerance``, 1e-5). ``y`` may have several columns. ``rows``: compute
     only these units' variances (their neighbours are still sought among all);
     the result then has one row per entry of ``rows``.
     """
