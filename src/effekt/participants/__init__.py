@@ -5,8 +5,8 @@ efforts) follow the persons who took part and compare them with non-participants
 who resembled them before the start:
 
 - :class:`MatchedFollowUp`: propensity-score or Mahalanobis nearest-neighbour
-  matching (with or without replacement, caliper), coarsened exact matching or
-  entropy balancing within start cohorts, then the difference in differences on
+  matching (with or without replacement, caliper, regression bias adjustment),
+  coarsened exact matching or entropy balancing within start cohorts, then the difference in differences on
   the matched sample by follow-up year and pooled, with Abadie-Imbens or weighted
   bootstrap standard errors; :class:`MatchedFollowUpResult` with the balance table
   and love plot.
@@ -19,6 +19,7 @@ observables and a known effect.
 
 from effekt.participants._balance import (
     balance_table,
+    bias_adjustment,
     coarsened_exact,
     entropy_balance,
     nearest_neighbour,
@@ -30,6 +31,7 @@ __all__ = [
     "MatchedFollowUp",
     "MatchedFollowUpResult",
     "balance_table",
+    "bias_adjustment",
     "coarsened_exact",
     "entropy_balance",
     "nearest_neighbour",
