@@ -8,8 +8,8 @@ who resembled them before the start:
   matching (with or without replacement, caliper, regression bias adjustment),
   coarsened exact matching or entropy balancing within start cohorts, then the
   difference in differences on the matched sample by follow-up year and pooled,
-  with Abadie-Imbens or weighted bootstrap standard errors; :class:`MatchedFollowUpResult` with the balance table
-  and love plot.
+  with Abadie-Imbens or weighted bootstrap standard errors;
+  :class:`MatchedFollowUpResult` with the balance table and love plot.
 - :mod:`effekt.participants._balance`: the matching, weighting and balance
   functions themselves (:func:`entropy_balance`, :func:`nearest_neighbour`, ...).
 
