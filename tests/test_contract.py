@@ -82,6 +82,29 @@ def _bayes_persons() -> pd.DataFrame:
     )
 
 
+def _person_years() -> pd.DataFrame:
+    """120 persons 2006-2012; every fourth takes part from 2009 (effekt.participants)."""
+    rng = np.random.default_rng(11)
+    rows = [
+        {
+            "person_id": f"q{i:03d}",
+            "year": t,
+            "x1": float(i % 3 == 0),
+            "x2": x2,
+            "y": x2
+            + 0.2 * (i % 3 == 0) * (t - 2006)
+            + rng.normal(0, 0.3)
+            + 0.5 * (i % 4 == 0 and t >= 2009),
+        }
+        for i, x2 in enumerate(rng.normal(size=120))
+        for t in range(2006, 2013)
+    ]
+    return pd.DataFrame(rows)
+
+
+_PARTICIPANTS = pd.DataFrame(
+    {"person_id": [f"q{i:03d}" for i in range(0, 120, 4)], "start_year": 2009}
+)
 _BAYES_AREAS = pd.DataFrame({"area_id": ["a", "b", "c"], "kommune_code": [101, 101, 147]})
 _SMALL_MCMC = {"sampler": "pymc", "draws": 20, "tune": 20, "chains": 2, "cores": 1}
 
@@ -158,6 +181,18 @@ CASES: dict[
         lambda: ek.bayes.SocialInheritance(covariates=(), **_SMALL_MCMC),
         _bayes_persons,
         lambda estimator, frame: estimator.fit(frame, areas=_BAYES_AREAS),
+    ),
+    "MatchedFollowUp": (
+        lambda: ek.participants.MatchedFollowUp(outcome="y", covariates=["x1", "x2"]),
+        _person_years,
+        lambda estimator, frame: estimator.fit(_PARTICIPANTS, frame),
+    ),
+    "MatchedFollowUp-entropy": (
+        lambda: ek.participants.MatchedFollowUp(
+            outcome="y", covariates=["x1", "x2"], method="entropy", n_boot=30, seed=2
+        ),
+        _person_years,
+        lambda estimator, frame: estimator.fit(_PARTICIPANTS, frame),
     ),
     "SunAbraham": (
         lambda: ek.did.SunAbraham(),

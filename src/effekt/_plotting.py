@@ -247,6 +247,20 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "crit_nonwestern": ("Non-Western origin", "Ikke-vestlig herkomst"),
     "ind_turnover": ("Moved out, share of residents", "Fraflyttede, andel af beboerne"),
+    # participants followed against matched non-participants (effekt.participants)
+    "years_since_start": ("Years since the participant's start", "År siden deltagerens start"),
+    "matched_did": (
+        "Matched DiD: participants minus matched non-participants",
+        "Matchet DiD: deltagere minus matchede ikke-deltagere",
+    ),
+    "naive_difference": (
+        "Naive participant - non-participant difference",
+        "Naiv forskel mellem deltagere og ikke-deltagere",
+    ),
+    "smd": ("Standardised mean difference", "Standardiseret middelværdiforskel"),
+    "before_matching": ("Before matching", "Før matchning"),
+    "after_matching": ("After matching", "Efter matchning"),
+    "covariate_balance": ("Covariate balance", "Balance i baggrundsvariable"),
     # simulation studies (effekt.simulate.monte_carlo): performance measures
     "mc_bias": ("Bias", "Bias"),
     "mc_emp_se": ("Empirical SE", "Empirisk SE"),

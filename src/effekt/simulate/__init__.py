@@ -27,6 +27,7 @@ from effekt.simulate._effects import (
     default_effects,
 )
 from effekt.simulate.monte_carlo import MonteCarloResult, monte_carlo
+from effekt.simulate.participants import ParticipantSimulation, participants
 from effekt.simulate.truth import Truth
 from effekt.simulate.world import World, denmark
 
@@ -36,9 +37,11 @@ __all__ = [
     "KINDS",
     "Effect",
     "MonteCarloResult",
+    "ParticipantSimulation",
     "Truth",
     "World",
     "default_effects",
     "denmark",
     "monte_carlo",
+    "participants",
 ]
