@@ -20,13 +20,14 @@ import numpy as np
 from effekt.errors import AssumptionWarning, invalid_parameter
 from effekt.estimator import Estimator
 from effekt.options import resolve_level
+from effekt.parallel import parallel_map
 from effekt.results import Provenance
 from effekt.synth import _prep
-from effekt.synth._core import fit_weights
+from effekt.synth._core import fit_unit
+from effekt.synth.results import SyntheticControlResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from effekt.panel import Panel
-    from effekt.synth.results import SyntheticControlResult
 
 __all__ = ["SyntheticControl"]
 
@@ -184,9 +185,6 @@ class SyntheticControl(Estimator):
             A treatment time outside the panel, fewer than 2 donors, a donor that
             is itself treated.
         """
-        from effekt.parallel import parallel_map
-        from effekt.synth.results import SyntheticControlResult
-
         level = resolve_level(self.ci_level)
         self._check_params()
         treated = _prep.resolve_treated(panel, self.treated, _OWNER)
@@ -219,6 +217,7 @@ class SyntheticControl(Estimator):
             _check_hull(data, fit.w)
         return SyntheticControlResult(
             estimator=self,
+            settings=settings,
             panel=panel,
             datas=datas,
             fits=fits,
@@ -253,16 +252,26 @@ class SyntheticControl(Estimator):
                     raise invalid_parameter(
                         "v", _OWNER, f"a mapping over the predictor labels {labels}", v
                     )
-                v = [float(v.get(k, 0.0)) for k in labels]
-            arr = np.asarray(v, dtype=float)
-            if arr.shape != (len(labels),) or (arr < 0).any() or arr.sum() <= 0:
+                v = [v.get(k, 0.0) for k in labels]
+            expected = (
+                f"{len(labels)} finite, non-negative weights, not all zero (one per predictor: "
+                f"{labels})"
+            )
+            try:
+                arr = np.asarray(v, dtype=float)
+            except (TypeError, ValueError):
+                raise invalid_parameter("v", _OWNER, expected, self.v) from None
+            if arr.shape == (len(labels),) and not np.isfinite(arr).all():
+                # NaN passes every comparison below and would put all weight on one donor
                 raise invalid_parameter(
                     "v",
                     _OWNER,
-                    f"{len(labels)} non-negative weights, not all zero (one per predictor: "
-                    f"{labels})",
+                    expected,
                     self.v,
+                    "Pass a number for every predictor (0 to ignore one), or v=None.",
                 )
+            if arr.shape != (len(labels),) or (arr < 0).any() or arr.sum() <= 0:
+                raise invalid_parameter("v", _OWNER, expected, self.v)
             v = arr
         return {
             "optimize_v": self.optimize_v,
@@ -271,12 +280,6 @@ class SyntheticControl(Estimator):
             "seed": int(self.seed),
             "standardize": self.standardize,
         }
-
-
-def fit_unit(data: _prep.SynthData, settings: dict[str, Any]) -> Any:
-    """Weights for one treated unit (module level, so process pools can pickle it)."""
-    mask = data.loss_mask
-    return fit_weights(data.x1, data.x0, data.y1[mask], data.y0[mask], **settings)
 
 
 def _check_hull(data: _prep.SynthData, w: np.ndarray) -> None:
