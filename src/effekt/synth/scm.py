@@ -43,9 +43,13 @@ class SyntheticControl(Estimator):
     minimise :math:`(X_1 - X_0 w)' V (X_1 - X_0 w)` (predictors standardised by
     their standard deviation across units, as in R Synth); :math:`V` minimises
     the pre-treatment outcome MSPE of the resulting synthetic unit. The inner
-    problem is solved exactly (Wolfe's active-set algorithm), the outer one by
-    L-BFGS-B on the exact gradient from several starts; see
-    :mod:`effekt.synth._core`.
+    problem is solved exactly (active-set algorithms), the outer one first by
+    checking, with a linear programme, whether the outcome-only optimum is
+    attainable (then it is a certified global optimum; Becker & Klößner 2018),
+    else by L-BFGS-B on the exact gradient from many deterministic and seeded
+    starts, keeping the best point evaluated. Predictors and donors are put in
+    one canonical order first, so weights, V and placebo ranks do not depend
+    on the order in which they are listed; see :mod:`effekt.synth._core`.
 
     Parameters
     ----------
@@ -90,7 +94,8 @@ class SyntheticControl(Estimator):
         Divide each predictor by its standard deviation across units.
     n_starts : int, default 8
         Random starting points of the V search, in addition to equal weights,
-        R Synth's regression-based start and ``v``.
+        inverse-variance weights, R Synth's regression-based start, the
+        vertices, ``v`` and the best of a seeded screening of V.
     seed : int, default 0
         Seed of the random starts and of resampling in inference methods.
     n_jobs : int, default 1
@@ -112,6 +117,9 @@ class SyntheticControl(Estimator):
     Abadie, A., Diamond, A. and Hainmueller, J. (2015). Comparative politics and
     the synthetic control method. American Journal of Political Science 59(2),
     495-510. doi:10.1111/ajps.12116
+    Becker, M. and Klößner, S. (2018). Fast and reliable computation of
+    generalized synthetic controls. Econometrics and Statistics 5, 1-19.
+    doi:10.1016/j.ecosta.2017.08.002
     Abadie, A. (2021). Using synthetic controls: feasibility, data requirements,
     and methodological aspects. Journal of Economic Literature 59(2), 391-425.
     doi:10.1257/jel.20191450
