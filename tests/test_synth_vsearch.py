@@ -204,12 +204,18 @@ def test_every_fit_is_at_least_as_good_as_each_deterministic_start(prop99_panel)
 
 
 def test_nnls_inner_solver_agrees_with_wolfe():
+    # same optimal value; the same weights where the solution is unique (treated unit
+    # outside the donors' hull, fewer donors than predictors + 1 in the support)
     rng = np.random.default_rng(7)
-    x1, x0 = rng.normal(size=6), rng.normal(size=(6, 30))
-    for v in rng.dirichlet(np.ones(6), size=5):
-        a, b = _core.solve_w_nnls(x1, x0, v), _core.solve_w(x1, x0, v)
-        assert a.sum() == pytest.approx(1.0) and (a >= 0).all()
-        np.testing.assert_allclose(a, b, atol=1e-9)
+    x0 = rng.normal(size=(6, 30))
+    for x1 in (rng.normal(size=6), 4.0 + rng.normal(size=6)):
+        for v in rng.dirichlet(np.ones(6), size=5):
+            a, b = _core.solve_w_nnls(x1, x0, v), _core.solve_w(x1, x0, v)
+            assert a.sum() == pytest.approx(1.0) and (a >= 0).all()
+            fa, fb = (float(np.sum(v * (x0 @ u - x1) ** 2)) for u in (a, b))
+            assert fa == pytest.approx(fb, rel=1e-9, abs=1e-12)
+            if x1[0] > 2:
+                np.testing.assert_allclose(a, b, atol=1e-8)
 
 
 def test_unrestricted_optimum_is_certified_when_feasible():

@@ -238,10 +238,13 @@ def unrestricted_optimum(
     resid = z1 - z0 @ w_u
     loss_u = float(resid @ resid) / len(resid)
     k = x0.shape[0]
+    r = x0 @ w_u - x1
+    if np.abs(r).max() <= 1e-10 * (np.abs(x1).max() + 1.0):
+        # the outcome-only weights also match every predictor: optimal for any V
+        return _attained(x1, x0, z1, z0, np.ones(k) / k, loss_u)
     support = w_u > 0
-    a = (x0 * (x0 @ w_u - x1)[:, None]).T  # (J, K): g(v) = a @ v
-    scale = float(np.abs(a).max()) or 1.0
-    a = a / scale
+    a = (x0 * r[:, None]).T  # (J, K): g(v) = a @ v
+    a = a / float(np.abs(a).max())
     # variables (v_1..v_K, lambda, t); maximise t
     c = np.zeros(k + 2)
     c[-1] = -1.0
@@ -273,11 +276,18 @@ def unrestricted_optimum(
     v = np.maximum(lp.x[:k], 0.0)
     if v.sum() <= 0:
         return None
-    v = v / v.sum()
+    return _attained(x1, x0, z1, z0, v / v.sum(), loss_u)
+
+
+def _attained(x1, x0, z1, z0, v, loss_u) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(v, w)`` when the inner solution for ``v`` reaches the bound ``loss_u``, else None."""
     w = solve_w_nnls(x1, x0, v)
-    for candidate in (w, solve_w(x1, x0, v)):  # both exact solvers must agree on W
+    # both exact solvers must reach the bound (up to their stopping rules, relative to the
+    # outcome's scale when the bound is a perfect fit): a face of inner solutions fails here
+    slack = 1e-9 * (loss_u + 1e-3 * float(np.mean(z1**2)))
+    for candidate in (w, solve_w(x1, x0, v)):
         resid = z1 - z0 @ candidate
-        if float(resid @ resid) / len(resid) > loss_u * (1 + 1e-9) + 1e-15:
+        if float(resid @ resid) / len(resid) > loss_u + slack:
             return None
     return v, w
 
