@@ -55,6 +55,7 @@ from effekt.options import resolve_level
 from effekt.results import Provenance, Result, tidy_effects
 from effekt.synth import _prep
 from effekt.synth._weights import solve_simplex
+from effekt.synth.inference import SynthPlaceboResult, placebo_space_with
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
@@ -62,7 +63,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
     from effekt.panel import Panel
-    from effekt.synth.inference import SynthPlaceboResult
 
 __all__ = ["AugmentedSynth", "AugmentedSynthResult"]
 
@@ -265,9 +265,12 @@ class AugmentedSynth(Estimator):
         if self.lambda_ is not None and (
             isinstance(self.lambda_, bool)
             or not isinstance(self.lambda_, int | float)
+            or not np.isfinite(self.lambda_)
             or self.lambda_ <= 0
         ):
-            raise invalid_parameter("lambda_", _OWNER, "a positive number or None", self.lambda_)
+            raise invalid_parameter(
+                "lambda_", _OWNER, "a finite positive number or None", self.lambda_
+            )
         treated = _prep.resolve_treated(panel, self.treated, _OWNER)
         if len(treated) != 1:
             raise ParameterError(
@@ -494,8 +497,6 @@ class AugmentedSynthResult(Result):
         IdentificationError
             Fewer than 3 donors.
         """
-        from effekt.synth.inference import placebo_space_with
-
         check_choice("kind", "AugmentedSynthResult.placebo", kind, ("space",))
         key = (kind, max_pre_mspe_ratio)
         if key not in self._cache:

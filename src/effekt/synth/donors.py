@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from effekt.errors import DataError, IdentificationError, check_choice, invalid_parameter
+from effekt.errors import (
+    DataError,
+    IdentificationError,
+    check_choice,
+    invalid_parameter,
+    missing_column,
+)
 from effekt.synth import _prep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -162,8 +168,6 @@ def similar_donors(
     allowed = [panel.outcome, *panel.covariates]
     for c in cols:
         if c not in allowed:
-            from effekt.errors import missing_column
-
             raise missing_column("on", owner, c, allowed)
     pool = _candidates(panel, treated, owner)
     data = panel._data

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from effekt.errors import IdentificationError, ParameterError, invalid_parameter
+from effekt.parallel import parallel_map
 from effekt.results import Result, tidy_effects
 from effekt.synth import _prep
+from effekt.synth._core import fit_unit
 from effekt.synth._weights import solve_simplex
-from effekt.synth.scm import fit_unit
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -33,8 +34,7 @@ __all__ = ["ConformalResult", "LeaveOneOutResult", "PooledPlaceboResult", "Synth
 
 
 def _settings(result: SyntheticControlResult) -> dict[str, Any]:
-    est = result._estimator
-    return est._settings(result._datas[0])
+    return result._settings
 
 
 def _single(result: SyntheticControlResult, what: str) -> tuple[Any, Any]:
@@ -113,8 +113,6 @@ def placebo_space_with(
     n_jobs: int,
 ) -> SynthPlaceboResult:
     """Placebo in space for any single-unit synthetic control: ``weights_of`` refits one."""
-    from effekt.parallel import parallel_map
-
     _check_ratio(max_pre_mspe_ratio)
     if len(data.donors) < 3 and not include_treated:
         raise IdentificationError("A placebo in space needs at least 3 donors.")
@@ -177,12 +175,13 @@ def _check_ratio(max_pre_mspe_ratio: Any) -> None:
     if max_pre_mspe_ratio is not None and (
         isinstance(max_pre_mspe_ratio, bool)
         or not isinstance(max_pre_mspe_ratio, int | float)
+        or not np.isfinite(max_pre_mspe_ratio)  # NaN would silently drop every placebo
         or max_pre_mspe_ratio <= 0
     ):
         raise invalid_parameter(
             "max_pre_mspe_ratio",
             "placebo",
-            "a positive number (e.g. 2, 5, 20) or None",
+            "a finite positive number (e.g. 2, 5, 20) or None",
             max_pre_mspe_ratio,
         )
 
@@ -203,8 +202,6 @@ def placebo_space_pooled(
     time and mean post/pre RMSPE ratio are the averages over the set, as for the
     treated units (Cavallo et al. 2013). ``n_draws`` sets are drawn at random.
     """
-    from effekt.parallel import parallel_map
-
     _check_ratio(max_pre_mspe_ratio)
     if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 19:
         raise invalid_parameter("n_draws", "placebo", "an integer >= 19", n_draws)
@@ -263,7 +260,7 @@ def placebo_space_pooled(
                 f"With max_pre_mspe_ratio={max_pre_mspe_ratio}, no placebo donor fits as well "
                 "as required for some treated unit; raise the threshold or use None."
             )
-    rng = np.random.default_rng(result._estimator.seed)
+    rng = np.random.default_rng(result._seed)
     chosen = _draw_sets(rng, eligible, n_draws)  # (n_draws, N) donor indexes
     rows_idx = chosen + slot_rows[None, :]
     draw_att = table["att"].to_numpy()[rows_idx].mean(axis=1)
@@ -635,8 +632,6 @@ def _numeric(value: Any) -> bool:
 
 def leave_one_out(result: SyntheticControlResult, *, n_jobs: int) -> LeaveOneOutResult:
     """Leave-one-out donor robustness (see :meth:`SyntheticControlResult.leave_one_out`)."""
-    from effekt.parallel import parallel_map
-
     data, fit = _single(result, "leave_one_out()")
     used = np.flatnonzero(fit.w > 1e-6)
     if len(data.donors) - 1 < 2:

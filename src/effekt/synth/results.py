@@ -9,6 +9,18 @@ import pandas as pd
 
 from effekt.errors import ParameterError, check_choice
 from effekt.results import Result, tidy_effects
+from effekt.synth.inference import (
+    ConformalResult,
+    LeaveOneOutResult,
+    PooledPlaceboResult,
+    SynthPlaceboResult,
+    conformal,
+    leave_one_out,
+    placebo_space,
+    placebo_space_pooled,
+    placebo_time,
+    ranked_placebo,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -16,12 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from effekt.panel import Panel
     from effekt.synth._core import WeightsFit
     from effekt.synth._prep import SynthData
-    from effekt.synth.inference import (
-        ConformalResult,
-        LeaveOneOutResult,
-        PooledPlaceboResult,
-        SynthPlaceboResult,
-    )
     from effekt.synth.scm import SyntheticControl
 
 __all__ = ["SyntheticControlResult"]
@@ -64,6 +70,7 @@ class SyntheticControlResult(Result):
         self,
         *,
         estimator: SyntheticControl,
+        settings: dict[str, Any],
         panel: Panel,
         datas: list[SynthData],
         fits: list[WeightsFit],
@@ -71,6 +78,10 @@ class SyntheticControlResult(Result):
         provenance: Any,
     ) -> None:
         self._estimator = estimator
+        # the V-search settings, so placebo and leave-one-out refits repeat the same search
+        self._settings = settings
+        self._seed = int(estimator.seed)
+        self._n_jobs = estimator.n_jobs
         self._panel = panel
         self._datas = datas
         self._fits = fits
@@ -338,15 +349,8 @@ class SyntheticControlResult(Result):
         natural disasters and economic growth. Review of Economics and
         Statistics 95(5), 1549-1561. doi:10.1162/REST_a_00413
         """
-        from effekt.synth.inference import (
-            placebo_space,
-            placebo_space_pooled,
-            placebo_time,
-            ranked_placebo,
-        )
-
         check_choice("kind", "placebo", kind, ("space", "time"))
-        jobs = self._estimator.n_jobs if n_jobs is None else n_jobs
+        jobs = self._n_jobs if n_jobs is None else n_jobs
         if kind == "space" and len(self._datas) > 1:
             key = ("pooled", max_pre_mspe_ratio, n_draws)
             if key not in self._cache:
@@ -382,9 +386,7 @@ class SyntheticControlResult(Result):
         -------
         LeaveOneOutResult
         """
-        from effekt.synth.inference import leave_one_out
-
-        return leave_one_out(self, n_jobs=self._estimator.n_jobs if n_jobs is None else n_jobs)
+        return leave_one_out(self, n_jobs=self._n_jobs if n_jobs is None else n_jobs)
 
     def conformal(self, *, grid_size: int = 201) -> ConformalResult:
         """Conformal prediction intervals per post-treatment period (CWZ 2021).
@@ -416,8 +418,6 @@ class SyntheticControlResult(Result):
         Journal of the American Statistical Association 116(536), 1849-1864.
         doi:10.1080/01621459.2021.1920957
         """
-        from effekt.synth.inference import conformal
-
         return conformal(self, grid_size=grid_size)
 
     # ------------------------------------------------------------ plots

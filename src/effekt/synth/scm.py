@@ -20,13 +20,14 @@ import numpy as np
 from effekt.errors import AssumptionWarning, invalid_parameter
 from effekt.estimator import Estimator
 from effekt.options import resolve_level
+from effekt.parallel import parallel_map
 from effekt.results import Provenance
 from effekt.synth import _prep
-from effekt.synth._core import fit_weights
+from effekt.synth._core import fit_unit
+from effekt.synth.results import SyntheticControlResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from effekt.panel import Panel
-    from effekt.synth.results import SyntheticControlResult
 
 __all__ = ["SyntheticControl"]
 
@@ -42,9 +43,13 @@ class SyntheticControl(Estimator):
     minimise :math:`(X_1 - X_0 w)' V (X_1 - X_0 w)` (predictors standardised by
     their standard deviation across units, as in R Synth); :math:`V` minimises
     the pre-treatment outcome MSPE of the resulting synthetic unit. The inner
-    problem is solved exactly (Wolfe's active-set algorithm), the outer one by
-    L-BFGS-B on the exact gradient from several starts; see
-    :mod:`effekt.synth._core`.
+    problem is solved exactly (active-set algorithms), the outer one first by
+    checking, with a linear programme, whether the outcome-only optimum is
+    attainable (then it is a certified global optimum; Becker & Klößner 2018),
+    else by L-BFGS-B on the exact gradient from many deterministic and seeded
+    starts, keeping the best point evaluated. Predictors and donors are put in
+    one canonical order first, so weights, V and placebo ranks do not depend
+    on the order in which they are listed; see :mod:`effekt.synth._core`.
 
     Parameters
     ----------
@@ -89,7 +94,8 @@ class SyntheticControl(Estimator):
         Divide each predictor by its standard deviation across units.
     n_starts : int, default 8
         Random starting points of the V search, in addition to equal weights,
-        R Synth's regression-based start and ``v``.
+        inverse-variance weights, R Synth's regression-based start, the
+        vertices, ``v`` and the best of a seeded screening of V.
     seed : int, default 0
         Seed of the random starts and of resampling in inference methods.
     n_jobs : int, default 1
@@ -111,6 +117,9 @@ class SyntheticControl(Estimator):
     Abadie, A., Diamond, A. and Hainmueller, J. (2015). Comparative politics and
     the synthetic control method. American Journal of Political Science 59(2),
     495-510. doi:10.1111/ajps.12116
+    Becker, M. and Klößner, S. (2018). Fast and reliable computation of
+    generalized synthetic controls. Econometrics and Statistics 5, 1-19.
+    doi:10.1016/j.ecosta.2017.08.002
     Abadie, A. (2021). Using synthetic controls: feasibility, data requirements,
     and methodological aspects. Journal of Economic Literature 59(2), 391-425.
     doi:10.1257/jel.20191450
@@ -184,9 +193,6 @@ class SyntheticControl(Estimator):
             A treatment time outside the panel, fewer than 2 donors, a donor that
             is itself treated.
         """
-        from effekt.parallel import parallel_map
-        from effekt.synth.results import SyntheticControlResult
-
         level = resolve_level(self.ci_level)
         self._check_params()
         treated = _prep.resolve_treated(panel, self.treated, _OWNER)
@@ -219,6 +225,7 @@ class SyntheticControl(Estimator):
             _check_hull(data, fit.w)
         return SyntheticControlResult(
             estimator=self,
+            settings=settings,
             panel=panel,
             datas=datas,
             fits=fits,
@@ -253,16 +260,26 @@ class SyntheticControl(Estimator):
                     raise invalid_parameter(
                         "v", _OWNER, f"a mapping over the predictor labels {labels}", v
                     )
-                v = [float(v.get(k, 0.0)) for k in labels]
-            arr = np.asarray(v, dtype=float)
-            if arr.shape != (len(labels),) or (arr < 0).any() or arr.sum() <= 0:
+                v = [v.get(k, 0.0) for k in labels]
+            expected = (
+                f"{len(labels)} finite, non-negative weights, not all zero (one per predictor: "
+                f"{labels})"
+            )
+            try:
+                arr = np.asarray(v, dtype=float)
+            except (TypeError, ValueError):
+                raise invalid_parameter("v", _OWNER, expected, self.v) from None
+            if arr.shape == (len(labels),) and not np.isfinite(arr).all():
+                # NaN passes every comparison below and would put all weight on one donor
                 raise invalid_parameter(
                     "v",
                     _OWNER,
-                    f"{len(labels)} non-negative weights, not all zero (one per predictor: "
-                    f"{labels})",
+                    expected,
                     self.v,
+                    "Pass a number for every predictor (0 to ignore one), or v=None.",
                 )
+            if arr.shape != (len(labels),) or (arr < 0).any() or arr.sum() <= 0:
+                raise invalid_parameter("v", _OWNER, expected, self.v)
             v = arr
         return {
             "optimize_v": self.optimize_v,
@@ -271,12 +288,6 @@ class SyntheticControl(Estimator):
             "seed": int(self.seed),
             "standardize": self.standardize,
         }
-
-
-def fit_unit(data: _prep.SynthData, settings: dict[str, Any]) -> Any:
-    """Weights for one treated unit (module level, so process pools can pickle it)."""
-    mask = data.loss_mask
-    return fit_weights(data.x1, data.x0, data.y1[mask], data.y0[mask], **settings)
 
 
 def _check_hull(data: _prep.SynthData, w: np.ndarray) -> None:

@@ -53,6 +53,7 @@ from effekt.errors import (
 )
 from effekt.estimator import Estimator
 from effekt.options import resolve_level
+from effekt.parallel import resample
 from effekt.results import Provenance, Result, tidy_effects
 from effekt.synth import _prep
 from effekt.synth._weights import solve_simplex
@@ -418,7 +419,6 @@ class SyntheticDiD(Estimator):
             with no more controls than treated units, jackknife with one treated
             unit.
         """
-        from effekt.parallel import resample
 
         level = resolve_level(self.ci_level)
         check_choice("estimator", _OWNER, self.estimator, ("sdid", "sc", "did"))
