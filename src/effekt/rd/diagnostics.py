@@ -37,9 +37,8 @@ from effekt.errors import (
     invalid_parameter,
     missing_column,
 )
+from effekt.rd._core import check_sides, rdrobust_rows, run_rdrobust
 from effekt.rd._deps import quiet, rddensity
-from effekt.rd.results import rdrobust_rows
-from effekt.rd.sharp import check_sides, run_rdrobust
 from effekt.results import Provenance, Result, tidy_effects
 
 if TYPE_CHECKING:  # pragma: no cover

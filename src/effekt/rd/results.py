@@ -21,30 +21,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
     from effekt.panel import Ledger
+    from effekt.rd._core import Settings
     from effekt.rd.diagnostics import BalanceResult, DensityTestResult, PlaceboResult
-    from effekt.rd.sharp import Settings
+
+from effekt.rd._core import TERMS, rdrobust_rows  # noqa: F401 - re-exported
 
 __all__ = ["RDResult"]
-
-#: rdrobust's row names, and effekt's term names for them.
-TERMS = {"Conventional": "conventional", "Bias-Corrected": "bias_corrected", "Robust": "robust"}
-
-
-def rdrobust_rows(out: Any) -> pd.DataFrame:
-    """rdrobust's estimate, standard error, interval and p-value per row, as floats."""
-    rows = []
-    for name, term in TERMS.items():
-        rows.append(
-            {
-                "term": term,
-                "estimate": float(out.coef.loc[name].iloc[0]),
-                "std_error": float(out.se.loc[name].iloc[0]),
-                "ci_lower": float(out.ci.loc[name, "CI Lower"]),
-                "ci_upper": float(out.ci.loc[name, "CI Upper"]),
-                "p_value": float(out.pv.loc[name].iloc[0]),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 class RDResult(Result):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from effekt.errors import DataError, IdentificationError, ParameterError
 from effekt.schemas import load_schema, validate
-from effekt.study._spec import Study
 from effekt.study._text import Note
+
+if TYPE_CHECKING:  # pragma: no cover - an annotation only; _spec imports the run lazily
+    from effekt.study._spec import Study
 
 _OWNER = "Study.run"
 _TABLES = ("area_year", "interventions", "areas", "stayer_year")
