@@ -125,8 +125,9 @@ def honest_did(
         The result has no event-study coefficients, no pre-period, gaps in the event
         times, or (smoothness, default ``M``) a single pre-period.
     ParameterError
-        Invalid ``method`` or ``post_periods``, negative or non-finite ``Mbar``/``M``, a bound given for the
-        other method, an ``e`` that is not a post event time.
+        Invalid ``method`` or ``post_periods``, negative or non-finite
+        ``Mbar``/``M``, a bound given for the other method, an ``e`` that is not a
+        post event time.
 
     Warns
     -----
