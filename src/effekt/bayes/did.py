@@ -554,18 +554,19 @@ def _build(
         sigma_area = prior("sigma_area")
         sigma_year = prior("sigma_year")
         z_kommune = pm.Normal("z_kommune", 0.0, 1.0, dims="group")
-        z_area = pm.Normal("z_area", 0.0, 1.0, dims="area")
-        z_year = pm.ZeroSumNormal("z_year", sigma=1.0, dims="year")
+        # centred too: every year holds all areas, so the data fix the year effects
+        year_effect = pm.ZeroSumNormal("year_effect", sigma=sigma_year, dims="year")
         cohort_mean = prior("cohort_mean", dims="cohort_dummy")
         # cohort means by scatter-add (an area has one per treated kind), not a dense product
         cohort_part = pt.zeros(len(d.units))[d.mundlak_unit].inc(cohort_mean[d.mundlak_col])
-        area_level = (sigma_area * z_area + cohort_part)[d.unit_idx]
-        eta = (
-            intercept
-            + (sigma_kommune * z_kommune)[d.group_idx]
-            + area_level
-            + (sigma_year * z_year)[d.time_idx]
-        )
+        # Centred area intercepts around their kommune's (non-centred) level: every area
+        # has a year-long series, so the data pin its level down and the centred form
+        # mixes better; kommuner hold few areas each, so theirs stays non-centred.
+        area_group = np.zeros(len(d.units), dtype=int)
+        area_group[d.unit_idx] = d.group_idx
+        area_mean = intercept + (sigma_kommune * z_kommune)[area_group] + cohort_part
+        area_intercept = pm.Normal("area_intercept", area_mean, sigma_area, dims="area")
+        eta = area_intercept[d.unit_idx] + year_effect[d.time_idx]
         if "sigma_trend" in specs:
             sigma_trend = prior("sigma_trend")
             z_trend = pm.Normal("z_trend", 0.0, 1.0, dims="group")
@@ -575,10 +576,10 @@ def _build(
         if pooling == "partial":
             effect_mean = prior("effect_mean")
             sigma_kind = prior("sigma_kind")
-            z_kind = pm.Normal("z_kind", 0.0, 1.0, dims="kind")
-            kind_effect = pm.Deterministic(
-                "kind_effect", effect_mean + sigma_kind * z_kind, dims="kind"
-            )
+            # centred: each kind's mean effect rests on many treated areas, so the data
+            # inform it well and the non-centred form (effect_mean + sigma_kind * z)
+            # mixes slowly in effect_mean and z when there are few kinds
+            kind_effect = pm.Normal("kind_effect", effect_mean, sigma_kind, dims="kind")
         else:
             kind_effect = prior("kind_effect", dims="kind")
         tau = pt.shape_padright(kind_effect)
