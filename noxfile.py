@@ -71,9 +71,7 @@ def notebooks(session: nox.Session) -> None:
     Also the worked examples in papers/ that are not replication packages (no expected.json).
     """
     _install(session)
-    session.run(
-        "python", "tools/run_notebooks.py", "notebooks", "papers/cfbu_2015", env=QUIET_ENV
-    )
+    session.run("python", "tools/run_notebooks.py", "notebooks", "papers/cfbu_2015", env=QUIET_ENV)
 
 
 @nox.session
