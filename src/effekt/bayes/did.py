@@ -88,9 +88,16 @@ class HierarchicalDiD(Estimator):
     placebo coefficients :math:`N(0, \\sigma_{lead})` (a pre-trend check); all other
     area-years before treatment, and every area-year of never-treated areas, are the
     comparison. An area can have several kinds (e.g. an LBF plan and a kommune-wide
-    youth café); their effects add up. Every hierarchical effect is non-centred
-    (:math:`x = \\sigma z`, :math:`z \\sim N(0, 1)`), which NUTS samples well when
-    groups are small (Betancourt & Girolami 2015).
+    youth café); their effects add up.
+
+    **Parametrization** (Betancourt & Girolami 2015): centred where the data inform each
+    element well, non-centred (:math:`x = \\sigma z`, :math:`z \\sim N(0, 1)`) where
+    they do not. Centred: the kinds' mean effects :math:`\\theta_k` (each rests on many
+    treated areas; non-centred, :math:`\\theta` and the :math:`z_k` mixed slowly with few
+    kinds), the area intercepts (each area has a whole series) and the year effects
+    (every year holds all areas). Non-centred: kommune intercepts and trends (few areas
+    per kommune), the dynamic profile and the kinds' deviations from it, the area effect
+    deviations :math:`u_{ik}`, lead, moderator and over-dispersion terms.
 
     **Likelihood.** ``"gaussian"``: :math:`\\varepsilon_{it}` follows a stationary AR(1)
     within each area (variance :math:`\\sigma^2`, correlation :math:`\\rho^d` over
