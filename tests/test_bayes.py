@@ -20,7 +20,9 @@ from scipy import stats
 import effekt as ek
 
 pm = pytest.importorskip("pymc")  # the 'bayes' extra: installed in the test environment
+import pytensor  # noqa: E402
 from pymc.testing import mock_sample  # noqa: E402
+from pytensor.graph.traversal import graph_inputs  # noqa: E402
 
 from effekt.bayes import HierarchicalDiD, SocialInheritance, treatment_cohorts  # noqa: E402
 from effekt.bayes._common import describe_priors, rescale, scaled_priors  # noqa: E402
@@ -170,7 +172,8 @@ def test_moderator_enters_per_kind(area_frame):
 
 
 def test_ar1_likelihood_matches_hand_computation(area_frame):
-    """At a point where every effect is zero the mean is the intercept, so the log
+    """At a point where every effect is zero the mean is the area level, here the intercept
+    for every area, so the log
     likelihood is the stationary AR(1) density of y - intercept within each area."""
     model = _model(leads=0).build(area_frame)
     point = {k: np.zeros_like(v) for k, v in model.initial_point().items()}
@@ -184,8 +187,14 @@ def test_ar1_likelihood_matches_hand_computation(area_frame):
             if transform is None
             else transform.forward(np.asarray(value), *rv.owner.inputs).eval()
         )
-    fn = model.compile_fn(model.logp(vars=[model["y"]], sum=True), mode="FAST_COMPILE")
-    got = float(fn(point))
+    # area intercepts are centred (around intercept + kommune + cohort terms, here 0.4), so
+    # the likelihood reads them and not the intercept, which enters only their prior
+    point["area_intercept"] = np.full_like(point["area_intercept"], 0.4)
+    logp = model.logp(vars=[model["y"]], sum=True)
+    needed = set(graph_inputs([logp]))
+    inputs = [v for v in model.value_vars if v in needed]
+    fn = pytensor.function(inputs, logp, mode="FAST_COMPILE")
+    got = float(fn(*[point[v.name] for v in inputs]))
     expected = 0.0
     sigma, rho = 0.3, 0.5
     for _, g in area_frame.sort_values(["area_id", "year"]).groupby("area_id"):

@@ -53,25 +53,18 @@ def staggered_panels(draw) -> tuple[pd.DataFrame, dict]:
     return df, params
 
 
-def _fit(
-    df: pd.DataFrame, params: dict, unit: str = "unit"
-) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def _fit(df: pd.DataFrame, params: dict, unit: str = "unit") -> tuple[pd.DataFrame, pd.DataFrame]:
     panel = ek.Panel.from_frame(
         df, unit=unit, time="year", outcome="y", cohort="g", never_treated=0, covariates=["x"]
     )
     with warnings.catch_warnings():
         # tiny samples: overlap and cluster-count warnings are expected and irrelevant here
         warnings.simplefilter("ignore", ek.AssumptionWarning)
-        try:
-            res = ek.did.CallawaySantAnna(**params).fit(panel)
-        except ek.IdentificationError:  # e.g. no overlap in a tiny cell: must not depend
-            return None  # on the transformation either (checked by the callers)
+        # every panel the strategy draws is identified (>= 3 units per cohort, >= 4 never
+        # treated, a continuous covariate), so a fit that raises fails the test: no
+        # example is skipped
+        res = ek.did.CallawaySantAnna(**params).fit(panel)
     return res.att_gt, res.aggregate("event_time").estimates
-
-
-def _both(a, b) -> bool:
-    assert (a is None) == (b is None), "the transformation changed whether the fit succeeds"
-    return a is not None
 
 
 def _close(a: pd.Series, b: pd.Series, scale: float = 1.0) -> None:
@@ -83,8 +76,6 @@ def _close(a: pd.Series, b: pd.Series, scale: float = 1.0) -> None:
 def test_adding_a_constant_changes_nothing(case, shift):
     df, params = case
     base, moved = _fit(df, params), _fit(df.assign(y=df["y"] + shift), params)
-    if not _both(base, moved):
-        return
     (base, base_es), (moved, moved_es) = base, moved
     _close(moved["estimate"], base["estimate"], scale=1 + abs(shift))
     _close(moved["std_error"], base["std_error"], scale=1 + abs(shift))
@@ -99,8 +90,6 @@ def test_adding_a_constant_changes_nothing(case, shift):
 def test_scaling_the_outcome_scales_estimates_and_errors(case, factor):
     df, params = case
     base, scaled = _fit(df, params), _fit(df.assign(y=df["y"] * factor), params)
-    if not _both(base, scaled):
-        return
     (base, base_es), (scaled, scaled_es) = base, scaled
     _close(scaled["estimate"], base["estimate"] * factor, scale=abs(factor))
     _close(scaled["std_error"], base["std_error"] * abs(factor), scale=abs(factor))
@@ -117,8 +106,6 @@ def test_unit_labels_and_row_order_carry_no_information(case, seed):
     relabelled = df.assign(name=[f"area-{labels[u]:03d}" for u in df["unit"]]).drop(columns="unit")
     shuffled = relabelled.sample(frac=1.0, random_state=int(seed % 2**31))
     refitted = _fit(shuffled, params, unit="name")
-    if not _both(fitted, refitted):
-        return
     (base, base_es), (again, again_es) = fitted, refitted
     pd.testing.assert_frame_equal(
         again[["cohort", "time", "event_time", "n_treated", "n_control"]],

@@ -54,7 +54,10 @@ def test_relative_magnitudes_match_r_readme(ehec_es, published):
     # R's C-LF inverts the test on a 1,000-point grid of +-20 sd (step 3.7e-4 here) and
     # prints 3-4 significant digits; effekt refines the end points, so agreement is
     # within one grid step plus rounding: 4e-4.
+    # R's call: numPostPeriods = 2, l_vec = basisVector(1, 2), i.e. both post periods
+    # kept, which is effekt's default (post_periods="all")
     res = ek.did.honest_did(ehec_es, method="relative_magnitude", Mbar=[0.5, 1, 1.5, 2])
+    assert res.provenance.params["post_periods"] == "all"
     ref = published["published"]["rm_first_post_r"]
     for mbar, lo, hi in zip(res.values, res.lower, res.upper, strict=True):
         want = ref[f"{mbar:.1f}"]
@@ -100,6 +103,35 @@ def test_breakdown_values_match_readme_statements(ehec_es):
     assert 0.02 < b < 0.03
     lo, _ = sd._problem.interval(b)
     assert lo == pytest.approx(0.0, abs=2e-4)
+
+
+def test_post_periods_all_is_default_and_through_e_drops_later_periods(ehec_es):
+    est, cov = ehec_es.event_study_coefficients()
+    default = ek.did.honest_did(ehec_es, Mbar=[0.5, 2.0])
+    kept = ek.did.honest_did(ehec_es, Mbar=[0.5, 2.0], post_periods="all")
+    np.testing.assert_array_equal(default.lower, kept.lower)
+    np.testing.assert_array_equal(default.upper, kept.upper)
+    # the truncated variant is the analysis of the event study without event time 1
+    cut = ek.did.honest_did(ehec_es, Mbar=[0.5, 2.0], post_periods="through_e")
+    short = _stub(
+        est.drop(1).to_numpy(), cov.drop(index=1, columns=1).to_numpy(), [-6, -5, -4, -3, -2, 0]
+    )
+    alone = ek.did.honest_did(short, Mbar=[0.5, 2.0])
+    np.testing.assert_allclose(cut.lower, alone.lower, rtol=1e-12)
+    np.testing.assert_allclose(cut.upper, alone.upper, rtol=1e-12)
+    # keeping event time 1 changes the RM test (more moments, one nuisance effect) ...
+    assert np.max(np.abs(kept.upper - cut.upper)) > 1e-5
+    # ... but not the FLCI: later periods restrict no second difference through delta_0
+    ms = [0.0, 0.02]
+    sd_all = ek.did.honest_did(ehec_es, method="smoothness", M=ms)
+    sd_cut = ek.did.honest_did(ehec_es, method="smoothness", M=ms, post_periods="through_e")
+    np.testing.assert_allclose(sd_all.lower, sd_cut.lower, atol=1e-9)
+    np.testing.assert_allclose(sd_all.upper, sd_cut.upper, atol=1e-9)
+    # for the last post period the two conventions coincide
+    last_all = ek.did.honest_did(ehec_es, Mbar=1.0, e=1)
+    last_cut = ek.did.honest_did(ehec_es, Mbar=1.0, e=1, post_periods="through_e")
+    np.testing.assert_array_equal(last_all.lower, last_cut.lower)
+    np.testing.assert_array_equal(last_all.upper, last_cut.upper)
 
 
 def _stub(beta: np.ndarray, sigma: np.ndarray, times: list[int]):
@@ -250,6 +282,8 @@ def test_errors(ehec_es):
         ek.did.honest_did(ehec_es, method="smoothness", Mbar=1.0)
     with pytest.raises(ek.ParameterError, match="'method' parameter of honest_did"):
         ek.did.honest_did(ehec_es, method="sd")
+    with pytest.raises(ek.ParameterError, match="'post_periods' parameter of honest_did"):
+        ek.did.honest_did(ehec_es, post_periods="truncated")
     with pytest.raises(ek.ParameterError, match="'e' parameter of honest_did"):
         ek.did.honest_did(ehec_es, e=5)
     gap = _stub(np.ones(3), np.eye(3), [-3, 0, 1])

@@ -79,7 +79,12 @@ def test_cluster_permutation(mpdta):
     )
     panel = ek.Panel.from_frame(df, cluster="state", **roles)
     res = ek.did.randomization_test(panel, reps=199, seed=5, permute="clusters")
-    assert 0 < res.p_value <= 1 and "clusters" in res.to_frame().loc[0, "inference"]
+    assert "clusters" in res.to_frame().loc[0, "inference"]
+    # Phipson-Smyth from the stored null draws: (1 + #{|draw| >= |estimate|}) / (1 + B)
+    null = res.null_distribution
+    extreme = np.sum(np.abs(null) >= abs(res.estimate) * (1 - 1e-12))
+    assert res.p_value == pytest.approx((1 + extreme) / (1 + null.size), rel=1e-12)
+    assert 1 / (1 + null.size) <= res.p_value < 1  # mpdta's effect is not the most extreme
     mixed = ek.Panel.from_frame(df, cluster="other", **roles)
     with pytest.raises(ek.IdentificationError, match="needs one cohort per cluster"):
         ek.did.randomization_test(mixed, reps=199, permute="clusters")

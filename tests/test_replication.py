@@ -235,7 +235,7 @@ def test_cli_exit_codes(papers, capsys):
 
 # ----------------------------------------------------------------------- the real packages
 @pytest.mark.slow
-@pytest.mark.parametrize("slug", ["callaway_santanna_2021", "arkhangelsky_2021", "cfbu_2015"])
+@pytest.mark.parametrize("slug", ["callaway_santanna_2021", "arkhangelsky_2021"])
 def test_paper_reproduces(slug):
     res = reproduce(ROOT / "papers" / slug)
     assert res.ok, res.summary()

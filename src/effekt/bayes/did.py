@@ -88,9 +88,16 @@ class HierarchicalDiD(Estimator):
     placebo coefficients :math:`N(0, \\sigma_{lead})` (a pre-trend check); all other
     area-years before treatment, and every area-year of never-treated areas, are the
     comparison. An area can have several kinds (e.g. an LBF plan and a kommune-wide
-    youth café); their effects add up. Every hierarchical effect is non-centred
-    (:math:`x = \\sigma z`, :math:`z \\sim N(0, 1)`), which NUTS samples well when
-    groups are small (Betancourt & Girolami 2015).
+    youth café); their effects add up.
+
+    **Parametrization** (Betancourt & Girolami 2015): centred where the data inform each
+    element well, non-centred (:math:`x = \\sigma z`, :math:`z \\sim N(0, 1)`) where
+    they do not. Centred: the kinds' mean effects :math:`\\theta_k` (each rests on many
+    treated areas; non-centred, :math:`\\theta` and the :math:`z_k` mixed slowly with few
+    kinds), the area intercepts (each area has a whole series) and the year effects
+    (every year holds all areas). Non-centred: kommune intercepts and trends (few areas
+    per kommune), the dynamic profile and the kinds' deviations from it, the area effect
+    deviations :math:`u_{ik}`, lead, moderator and over-dispersion terms.
 
     **Likelihood.** ``"gaussian"``: :math:`\\varepsilon_{it}` follows a stationary AR(1)
     within each area (variance :math:`\\sigma^2`, correlation :math:`\\rho^d` over
@@ -554,18 +561,19 @@ def _build(
         sigma_area = prior("sigma_area")
         sigma_year = prior("sigma_year")
         z_kommune = pm.Normal("z_kommune", 0.0, 1.0, dims="group")
-        z_area = pm.Normal("z_area", 0.0, 1.0, dims="area")
-        z_year = pm.ZeroSumNormal("z_year", sigma=1.0, dims="year")
+        # centred too: every year holds all areas, so the data fix the year effects
+        year_effect = pm.ZeroSumNormal("year_effect", sigma=sigma_year, dims="year")
         cohort_mean = prior("cohort_mean", dims="cohort_dummy")
         # cohort means by scatter-add (an area has one per treated kind), not a dense product
         cohort_part = pt.zeros(len(d.units))[d.mundlak_unit].inc(cohort_mean[d.mundlak_col])
-        area_level = (sigma_area * z_area + cohort_part)[d.unit_idx]
-        eta = (
-            intercept
-            + (sigma_kommune * z_kommune)[d.group_idx]
-            + area_level
-            + (sigma_year * z_year)[d.time_idx]
-        )
+        # Centred area intercepts around their kommune's (non-centred) level: every area
+        # has a year-long series, so the data pin its level down and the centred form
+        # mixes better; kommuner hold few areas each, so theirs stays non-centred.
+        area_group = np.zeros(len(d.units), dtype=int)
+        area_group[d.unit_idx] = d.group_idx
+        area_mean = intercept + (sigma_kommune * z_kommune)[area_group] + cohort_part
+        area_intercept = pm.Normal("area_intercept", area_mean, sigma_area, dims="area")
+        eta = area_intercept[d.unit_idx] + year_effect[d.time_idx]
         if "sigma_trend" in specs:
             sigma_trend = prior("sigma_trend")
             z_trend = pm.Normal("z_trend", 0.0, 1.0, dims="group")
@@ -575,10 +583,10 @@ def _build(
         if pooling == "partial":
             effect_mean = prior("effect_mean")
             sigma_kind = prior("sigma_kind")
-            z_kind = pm.Normal("z_kind", 0.0, 1.0, dims="kind")
-            kind_effect = pm.Deterministic(
-                "kind_effect", effect_mean + sigma_kind * z_kind, dims="kind"
-            )
+            # centred: each kind's mean effect rests on many treated areas, so the data
+            # inform it well and the non-centred form (effect_mean + sigma_kind * z)
+            # mixes slowly in effect_mean and z when there are few kinds
+            kind_effect = pm.Normal("kind_effect", effect_mean, sigma_kind, dims="kind")
         else:
             kind_effect = prior("kind_effect", dims="kind")
         tau = pt.shape_padright(kind_effect)

@@ -31,9 +31,13 @@ are :math:`-T_{pre}, \\dots, -1`, post-periods :math:`1, \\dots, T_{post}`, and
   HonestDiD uses 1,000) are exact matrix operations; the accepted set is found on a
   grid of 1,000 points and its end points refined by bisection.
 
-For a single post event time ``e``, periods after ``e`` restrict neither set's bound on
-:math:`\\delta_e`, so they are left out (the FLCI is unaffected; the RM test then has
-fewer nuisance parameters).
+For a single post event time ``e``, the post periods after ``e`` are kept by default,
+as R HonestDiD does (``l_vec`` a basis vector over all post periods) and as Roth
+recommends (HonestDiD issue #49: dropping them discards information in the
+relative-magnitudes test). They restrict neither set's bound on :math:`\\delta_e`, so
+the FLCI is the same either way; the RM test keeps their moments, with the later
+post-period effects as nuisance parameters, and its sets differ slightly.
+``post_periods="through_e"`` gives the truncated variant (the later periods left out).
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ def honest_did(
     Mbar: float | Sequence[float] | None = None,
     M: float | Sequence[float] | None = None,
     e: int | str = 0,
+    post_periods: str = "all",
     ci_level: float | None = None,
     seed: int = 0,
 ) -> HonestDiDResult:
@@ -105,6 +110,12 @@ def honest_did(
     e : int or "average", default 0
         The target: the effect at post event time ``e``, or the average over all
         post event times.
+    post_periods : {"all", "through_e"}, default "all"
+        Which post-period coefficients enter the analysis of a single event time
+        ``e``. ``"all"`` keeps every post period (R HonestDiD's convention and Roth's
+        recommendation); ``"through_e"`` drops those after ``e``. The FLCI
+        (smoothness) is the same under both; the relative-magnitudes set can differ.
+        Ignored for ``e="average"``, which uses every post period.
     ci_level : float, optional
         Confidence level; default ``effekt.options["ci_level"]``.
     seed : int, default 0
@@ -123,8 +134,9 @@ def honest_did(
         The result has no event-study coefficients, no pre-period, gaps in the event
         times, or (smoothness, default ``M``) a single pre-period.
     ParameterError
-        Invalid ``method``, negative or non-finite ``Mbar``/``M``, a bound given for the
-        other method, an ``e`` that is not a post event time.
+        Invalid ``method`` or ``post_periods``, negative or non-finite
+        ``Mbar``/``M``, a bound given for the other method, an ``e`` that is not a
+        post event time.
 
     Warns
     -----
@@ -154,6 +166,7 @@ def honest_did(
     """
     owner = "honest_did"
     check_choice("method", owner, method, ("relative_magnitude", "smoothness"))
+    check_choice("post_periods", owner, post_periods, ("all", "through_e"))
     level = resolve_level(ci_level)
     alpha = 1.0 - level
     check_int("seed", owner, seed, low=0, expected="a non-negative integer")
@@ -208,9 +221,10 @@ def honest_did(
         check_int("e", owner, e, expected=f"a post event time in {post} or 'average'")
         if int(e) not in post:
             raise invalid_parameter("e", owner, f"a post event time in {post} or 'average'", e)
-        post = post[: int(e) + 1]  # later periods do not restrict delta_e
+        if post_periods == "through_e":
+            post = post[: int(e) + 1]  # the truncated variant: later periods left out
         l_vec = np.zeros(len(post))
-        l_vec[-1] = 1.0
+        l_vec[int(e)] = 1.0
         target = f"event_time[{int(e)}]"
     keep = n_pre + len(post)
     beta = beta_all[:keep]
@@ -243,7 +257,13 @@ def honest_did(
     theta = float(l_vec @ beta[n_pre:])
     se = float(np.sqrt(l_vec @ sigma[n_pre:, n_pre:] @ l_vec))
     source = getattr(getattr(result, "provenance", None), "estimator", type(result).__name__)
-    params = {"method": method, "values": list(values), "e": e, "ci_level": level}
+    params = {
+        "method": method,
+        "values": list(values),
+        "e": e,
+        "post_periods": post_periods,
+        "ci_level": level,
+    }
     fingerprint = getattr(getattr(result, "provenance", None), "data_fingerprint", "")
     return HonestDiDResult(
         problem=problem,
