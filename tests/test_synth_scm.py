@@ -262,8 +262,10 @@ def test_leave_one_out_and_conformal(big_effect):
     assert loo.synthetic.shape[1] == positive + 1
     conf = big_effect.conformal()
     t = conf.to_frame()
-    assert len(t) == 6 and (t["ci_lower"] <= t["estimate"]).all()
-    assert (t["ci_upper"] < 0).all()  # an effect of -8 against noise of 0.3
+    # the treated unit is an exact mix of donors, so the pre-fit is perfect and the
+    # conformal interval can shrink to the estimate: compare up to rounding
+    assert len(t) == 6 and (t["ci_lower"] <= t["estimate"] + 1e-9).all()
+    assert (t["ci_upper"] < 0).all()  # an effect of -8: the interval excludes zero
     ek.validate(t, "effect_table")
 
 

@@ -55,6 +55,13 @@ def _gap_stats(data: _prep.SynthData, w: np.ndarray) -> tuple[np.ndarray, float,
     return gap, pre, post
 
 
+def _mspe_ratio(post: Any, pre: Any) -> Any:
+    """ADH's post/pre RMSPE ratio; a perfect pre-period fit gives inf (or NaN when the
+    post-period gap is zero too) instead of a division error."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(np.divide(post, pre))
+
+
 def _as_placebo(data: _prep.SynthData, j: int, include_treated: bool) -> _prep.SynthData:
     keep = np.arange(len(data.donors)) != j
     y0, x0, donors = (
@@ -133,7 +140,7 @@ def placebo_space_with(
             "post_mspe": post,
         }
     )
-    table["ratio"] = np.sqrt(table["post_mspe"] / table["pre_mspe"])
+    table["ratio"] = _mspe_ratio(table["post_mspe"].to_numpy(), table["pre_mspe"].to_numpy())
     gap_frame = pd.DataFrame(np.column_stack(gaps), index=data.periods, columns=units)
     return ranked_placebo(source, table, gap_frame, data.treatment_time, max_pre_mspe_ratio)
 
@@ -234,7 +241,7 @@ def placebo_space_pooled(
         path = np.full(len(events), np.nan)
         start = int(np.searchsorted(d.periods, d.treatment_time))
         path[np.arange(len(d.periods)) - start + len(periods) - 1] = gap
-        return path, pre, float(np.sqrt(post / pre)), float(np.nanmean(gap[d.post]))
+        return path, pre, float(_mspe_ratio(post, pre)), float(np.nanmean(gap[d.post]))
 
     rows, paths = [], []
     for (t, u), d, f in zip(keys, tasks, placebo_fits, strict=True):
@@ -491,7 +498,7 @@ def placebo_time(result: SyntheticControlResult, *, at: Any) -> SynthPlaceboResu
             "treated": [True],
             "pre_mspe": [pre],
             "post_mspe": [post],
-            "ratio": [np.sqrt(post / pre)],
+            "ratio": [float(_mspe_ratio(post, pre))],
             "effect": [float(np.mean(gap[fake.post]))],
         }
     )
