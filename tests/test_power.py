@@ -272,7 +272,7 @@ def test_bad_input_names_the_argument(panel):
     with pytest.raises(ek.IdentificationError, match="Too few pre-periods.*pre_years=6"):
         ek.power.mde(panel, n_treated=5, years=7, pre_years=6, method="both", reps=20)
     # no untreated units for placebo
-    all_treated = ar1_panel(n_units=20, n_years=6, n_treated=20)
+    all_treated = ar1_panel(n_units=20, n_years=8, n_treated=20)  # cohort 7 inside the panel
     with pytest.raises(ek.IdentificationError, match="no never-treated unit"):
         ek.power.mde(as_panel(all_treated), **kw)
     with pytest.raises(ek.IdentificationError, match="Too few untreated units for placebo"):
