@@ -20,6 +20,7 @@ __all__ = [
     "cluster_codes",
     "fixest_k_fe",
     "pretrend_row",
+    "wald_chi2",
     "wald_f",
     "warn_few_clusters",
 ]
