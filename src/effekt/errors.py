@@ -273,12 +273,17 @@ def check_int(
             expected = "an integer"
         if none:
             expected += " or None"
-    ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    ok = _is_integer(value)
     if ok and ((low is not None and value < low) or (high is not None and value > high)):
         ok = False
     if not ok:
         raise invalid_parameter(name, owner, expected, value, hint)
     return int(value)
+
+
+def _is_integer(value: Any) -> bool:
+    """An integer (Python or numpy), but not a bool: ``True`` is an ``int`` in Python."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
 
 
 def check_bool(name: str, owner: str, value: Any) -> bool:
@@ -318,11 +323,7 @@ def check_seed(name: str, owner: str, value: Any, *, sequence: bool = True) -> N
     ok = (
         value is None
         or (sequence and isinstance(value, np.random.SeedSequence))
-        or (
-            isinstance(value, int | np.integer)
-            and not isinstance(value, bool | np.bool_)
-            and value >= 0
-        )
+        or (_is_integer(value) and value >= 0)
     )
     if not ok:
         what = (
@@ -347,7 +348,7 @@ def check_n_jobs(name: str, owner: str, value: Any) -> int:
     -------
     int
     """
-    ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    ok = _is_integer(value)
     if not ok or value == 0 or value < -1:
         raise invalid_parameter(name, owner, "a positive integer or -1 (all cores)", value)
     return int(value)

@@ -28,6 +28,7 @@ from effekt._plotting import label
 from effekt.errors import DataError, OptionalDependencyError, check_choice, missing_column
 from effekt.indicators._criteria import criteria_table, list_outlook
 from effekt.options import options, set_options
+from effekt.study._text import dk_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -58,16 +59,15 @@ def _number(x: Any, kind: str, language: str, *, signed: bool = False) -> str:
     """A number for a report cell: shares in per cent / percentage points, counts whole."""
     if x is None or (isinstance(x, float) and not np.isfinite(x)) or pd.isna(x):
         return "–"
-    x = float(x)
+    x, sign = float(x), "+" if signed else ""
     if kind == "count":
-        text = f"{x:+,.0f}" if signed else f"{x:,.0f}"
+        fmt = f"{sign},.0f"
     elif kind == "per_1000":
-        text = f"{x:+,.1f}" if signed else f"{x:,.1f}"
+        fmt = f"{sign},.1f"
     else:  # shares and ratios in per cent; a difference of shares in percentage points
-        digits = 2 if abs(100 * x) < 5 else 1  # conviction shares of 1-3 % need the 2nd digit
-        text = f"{100 * x:+.{digits}f}" if signed else f"{100 * x:.{digits}f}"
-    if language == "da":
-        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+        x *= 100
+        fmt = f"{sign}.{2 if abs(x) < 5 else 1}f"  # conviction shares of 1-3 % need 2 digits
+    text = dk_number(x, fmt) if language == "da" else format(x, fmt)
     text = text.replace("-", "−")
     if kind in ("share", "ratio"):
         text += (" pp" if language == "en" else " %-point") if signed else " %"
@@ -395,14 +395,8 @@ class KommuneReport:
         OptionalDependencyError
             No ``chromium`` (or ``chromium-browser``/``google-chrome``) on the PATH.
         """
-        browser = next(
-            (
-                shutil.which(b)
-                for b in ("chromium", "chromium-browser", "google-chrome")
-                if shutil.which(b)
-            ),
-            None,
-        )
+        found = (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome"))
+        browser = next((path for path in found if path), None)
         if browser is None:
             raise OptionalDependencyError(
                 "KommuneReport.to_pdf prints the HTML report with headless Chromium, which is "
@@ -565,11 +559,12 @@ def kommune_report(
     _check_frame(area_year, kommune)
     kommune = int(kommune)
     classified = lists.classify(area_year, national_convicted_share=national_convicted_share)
-    criteria = criteria_table(area_year, classified, year=year)
-    list_year = int(criteria["year"].iloc[0])
     mine = area_year.loc[area_year["kommune_code"] == kommune]
     ids = list(dict.fromkeys(mine["area_id"]))
-    criteria = criteria[criteria["area_id"].isin(ids)].reset_index(drop=True)
+    # only the kommune's areas get criteria rows; the national rows serve the comparison
+    own = classified[classified["area_id"].isin(ids)]
+    criteria = criteria_table(area_year, own, year=year).reset_index(drop=True)
+    list_year = int(criteria["year"].iloc[0])
 
     # disclosure control: every published number from cells of >= min_count persons
     min_count = int(options["min_cell_count"])
