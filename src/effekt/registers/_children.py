@@ -9,9 +9,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from effekt.errors import DataError, ParameterError, invalid_parameter, missing_column
+from effekt.errors import DataError, invalid_parameter, missing_column
 from effekt.registers import codes
-from effekt.registers._core import RegisterSource, _import_duckdb, _is_int, _register_map
+from effekt.registers._core import (
+    RegisterSource,
+    _connect,
+    _import_duckdb,
+    _is_int,
+    _register_map,
+)
 from effekt.registers._inputs import attach, check_values, typed_views
 from effekt.registers._sql import CONVICTING, ints
 
@@ -141,20 +147,7 @@ def children(
     named = _register_map(registers)
     duckdb = _import_duckdb()
     with tempfile.TemporaryDirectory(prefix="effekt-duckdb-") as spill:
-        config: dict[str, Any] = {
-            "memory_limit": memory_limit,
-            "temp_directory": spill,
-            "preserve_insertion_order": False,
-        }
-        if threads is not None:
-            config["threads"] = int(threads)
-        try:
-            con = duckdb.connect(":memory:", config=config)
-        except duckdb.Error as err:
-            raise ParameterError(
-                f"DuckDB rejected the settings threads={threads!r}, memory_limit="
-                f"{memory_limit!r}: {err}"
-            ) from None
+        con = _connect(duckdb, threads, memory_limit, spill)
         try:
             con.execute("SET enable_progress_bar = false")  # (no bars on a server's log)
             return _compute(con, named, columns, interventions, (w0, w1), parent_age, cohorts)

@@ -242,21 +242,7 @@ def area_indicators(
         else nullcontext(os.fspath(temp_directory))
     )
     with spill as spill_dir:
-        config: dict[str, Any] = {
-            "memory_limit": memory_limit,
-            "temp_directory": str(spill_dir),
-            # Row order is restored by ORDER BY; not keeping insertion order saves memory.
-            "preserve_insertion_order": False,
-        }
-        if threads is not None:
-            config["threads"] = int(threads)
-        try:
-            con = duckdb.connect(":memory:", config=config)
-        except duckdb.Error as err:
-            raise ParameterError(
-                f"DuckDB rejected the settings threads={threads!r}, memory_limit="
-                f"{memory_limit!r}, temp_directory={str(spill_dir)!r}: {err}"
-            ) from None
+        con = _connect(duckdb, threads, memory_limit, str(spill_dir))
         try:
             return _compute(con, named, columns, area_list, year_list, population, baseline_year)
         except duckdb.OutOfMemoryException as err:
@@ -268,6 +254,25 @@ def area_indicators(
             raise
         finally:
             con.close()
+
+
+def _connect(duckdb: Any, threads: int | None, memory_limit: str, spill_dir: str) -> Any:
+    """An in-memory DuckDB connection with the pipeline's settings, or a ParameterError."""
+    config: dict[str, Any] = {
+        "memory_limit": memory_limit,
+        "temp_directory": spill_dir,
+        # Row order is restored by ORDER BY; not keeping insertion order saves memory.
+        "preserve_insertion_order": False,
+    }
+    if threads is not None:
+        config["threads"] = int(threads)
+    try:
+        return duckdb.connect(":memory:", config=config)
+    except duckdb.Error as err:
+        raise ParameterError(
+            f"DuckDB rejected the settings threads={threads!r}, memory_limit="
+            f"{memory_limit!r}, temp_directory={spill_dir!r}: {err}"
+        ) from None
 
 
 # ---------------------------------------------------------------------------
